@@ -1,0 +1,11 @@
+"""The grader's own error types: a failed check is a result, never one of these."""
+
+
+class GraderError(Exception):
+    """Something the user must fix before a notebook can be graded; its message is one line."""
+
+    exit_code = 2
+
+
+class UnusableInput(GraderError):
+    """The file given to the grader is not a notebook it can grade."""

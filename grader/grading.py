@@ -1,0 +1,155 @@
+"""Grading one notebook: the functional core behind ``grade submit``.
+
+The kernel runs the notebook, then each probe in its own cell, each writing into a folder made
+for it just before. Meanwhile this process imports torch, draws the inputs and computes the
+reference answers. Scores come only from the judge, the artifacts and the points table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import secrets
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from grader import __version__
+from grader.assignments import Assignment, get_assignment, recognise
+from grader.errors import UnusableInput
+from grader.notebook_file import code_digest, read_notebook
+from grader.seeds import course_secret, grading_seed
+from grader.trusted.artifacts import Artifact, load_artifact
+from grader.trusted.results import CheckResult, GradeResult, Message, Verdict
+from grader.trusted.points import checks_of
+from grader.untrusted.probes import probe_source
+from grader.untrusted.runner import CellOutcome, KernelSession, Limits, NotebookRun
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class Prepared:
+    """What the trusted side computes while the kernel runs the notebook."""
+
+    inputs: dict[str, Any]
+    hidden: dict[str, Any]
+    answers: dict[str, Any]
+    ref: Any
+    judge: Any
+    device: str
+
+
+def grade_notebook(path: Path, assignment: str | None = None, seed: int | None = None,
+                   device: str = "auto", limits: Limits = Limits()) -> GradeResult:
+    started = time.monotonic()
+    named = get_assignment(assignment) if assignment else None
+    notebook = read_notebook(path)
+    chosen = named or recognise(notebook)
+    if device not in DEVICES:
+        raise UnusableInput(f"unknown device {device!r}; use one of {', '.join(DEVICES)}")
+    if seed is None:
+        seed = grading_seed(code_digest(notebook), course_secret())
+    return asyncio.run(_grade(Path(path), notebook, chosen, seed, device, limits, started))
+
+
+def _prepare(assignment: Assignment, seed: int, device: str, threads: int) -> Prepared:
+    import torch
+
+    from grader.trusted.judges import judge_for
+    from grader.trusted.reference import load_reference
+
+    torch.set_num_threads(threads)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device == "cuda" and not torch.cuda.is_available():
+        raise UnusableInput("--device cuda: CUDA is not available on this machine; use --device cpu")
+    judge = judge_for(assignment.name)
+    ref = load_reference(assignment.reference)
+    inputs, hidden = judge.draw_inputs(seed, device)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        answers = judge.expected(inputs, ref)
+    return Prepared(inputs, hidden, answers, ref, judge, device)
+
+
+async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assignment, seed: int,
+                 device: str, limits: Limits, started: float) -> GradeResult:
+    with tempfile.TemporaryDirectory(prefix="grader-") as tmp, \
+            concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        job = Path(tmp)
+        workdir = job / "work"
+        workdir.mkdir()
+        preparing = pool.submit(_prepare, assignment, seed, device, limits.torch_threads)
+        artifacts: dict[str, Artifact] = {}
+        probe_cells: dict[str, CellOutcome] = {}
+        async with KernelSession(notebook, workdir, limits, seed, log=job / "kernel.log") as kernel:
+            run = await kernel.run_notebook()
+            prepared = await asyncio.wrap_future(preparing)
+            import torch
+
+            inputs_path = job / "inputs.pt"
+            torch.save(prepared.inputs, inputs_path)
+            source = probe_source(assignment.name)
+            for name in prepared.judge.PROBES:
+                out_dir = job / f"probe-{secrets.token_hex(8)}"
+                out_dir.mkdir()
+                outcome = await kernel.run_probe(source, name, inputs_path, out_dir)
+                probe_cells[name] = outcome
+                # Only a probe whose cell finished may speak; a crash leaves whatever the
+                # student's code wrote there, which is not evidence.
+                artifacts[name] = (load_artifact(out_dir, name) if outcome.status == "ok"
+                                   else Artifact(name, problem=outcome.status))
+        verdicts = prepared.judge.judge(artifacts, prepared.inputs, prepared.hidden, prepared.answers,
+                                        prepared.ref, run.cell_index)
+    checks = _score(assignment.name, verdicts)
+    return GradeResult(
+        assignment=assignment.name,
+        notebook=str(path),
+        score=sum(c.score for c in checks),
+        max_score=sum(c.max_score for c in checks),
+        checks=checks,
+        notes=_run_notes(run, probe_cells),
+        seed=seed,
+        device=prepared.device,
+        seconds=time.monotonic() - started,
+        grader_version=__version__,
+    )
+
+
+def _score(assignment: str, verdicts: list[Verdict]) -> list[CheckResult]:
+    by_name = {v.name: v for v in verdicts}
+    checks = []
+    for number, spec in enumerate(checks_of(assignment), start=1):
+        verdict = by_name.pop(spec.name, None)
+        if verdict is None:
+            raise AssertionError(f"the judge gave no verdict on {spec.name}")
+        checks.append(CheckResult(spec.name, spec.tag, str(number), spec.points if verdict.passed else 0.0,
+                                  spec.points, verdict.passed, verdict.messages))
+    if by_name:
+        raise AssertionError(f"verdicts without points: {sorted(by_name)}")
+    return checks
+
+
+def _run_notes(run: NotebookRun, probe_cells: dict[str, CellOutcome]) -> list[Message]:
+    notes = []
+    for cell in run.cells:
+        if cell.status == "error":
+            notes.append(Message("cell_error", {"cell": cell.index + 1, "type": cell.error_type,
+                                                "message": cell.error_message.splitlines()[0][:300]
+                                                if cell.error_message else ""}))
+        elif cell.status == "timeout":
+            notes.append(Message("cell_timeout", {"cell": cell.index + 1, "seconds": round(cell.seconds)}))
+    if run.kernel_died:
+        notes.append(Message("kernel_died"))
+    if run.timed_out:
+        notes.append(Message("notebook_timeout"))
+    for name, outcome in probe_cells.items():
+        if outcome.status != "ok":
+            notes.append(Message("probe_crashed", {"probe": name, "status": outcome.status,
+                                                   "type": outcome.error_type}))
+    return notes

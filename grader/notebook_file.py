@@ -1,0 +1,56 @@
+"""Reading a submitted notebook: every way a file can be unusable becomes one clear line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import nbformat
+
+from grader.errors import UnusableInput
+
+MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """Return the notebook at ``path`` upgraded to nbformat 4, or raise ``UnusableInput``."""
+    path = Path(path)
+    if not path.exists():
+        raise UnusableInput(f"{path}: no such file")
+    if path.is_dir():
+        raise UnusableInput(f"{path}: is a folder; give the path of one .ipynb file")
+    size = path.stat().st_size
+    if size == 0:
+        raise UnusableInput(f"{path}: the file is empty")
+    if size > MAX_NOTEBOOK_BYTES:
+        raise UnusableInput(
+            f"{path}: {size / 2**20:.1f} MiB is over the {MAX_NOTEBOOK_BYTES // 2**20} MiB limit "
+            "for a notebook; clear its outputs (Kernel > Restart & Clear Output) and save it again"
+        )
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise UnusableInput(f"{path}: not UTF-8 text (byte {err.start}); is it a notebook?") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UnusableInput(
+            f"{path}: not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
+            "the file may be truncated"
+        ) from None
+    if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw:
+        raise UnusableInput(f"{path}: JSON, but not a Jupyter notebook (it has no cells)")
+    try:
+        notebook = nbformat.reads(text, as_version=4)
+        nbformat.validate(notebook)
+    except Exception as err:  # nbformat raises several unrelated types for a malformed notebook
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UnusableInput(f"{path}: not a valid notebook ({first_line})") from None
+    return notebook
+
+
+def code_digest(notebook: nbformat.NotebookNode) -> bytes:
+    """A digest of the code the notebook runs: re-running it (new outputs) keeps the digest."""
+    sources = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    return hashlib.sha256(json.dumps(sources).encode("utf-8")).digest()

@@ -1,0 +1,1 @@
+"""Reports: the message catalogs and the renderers that turn results into text a person reads."""

@@ -1,0 +1,77 @@
+"""Comparing a student's tensor with the expected one, explained in the order a student fixes it:
+shape, dtype, then values (max abs/rel error and the first index that differs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+
+FLOAT64 = Tolerance(rtol=1e-7, atol=1e-9)
+FLOAT32 = Tolerance(rtol=1e-4, atol=1e-5)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """Why ``got`` is not ``expected``; ``kind`` is "missing", "shape", "dtype" or "values"."""
+
+    kind: str
+    expected: str
+    got: str
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    index: tuple[int, ...] = ()
+
+    def params(self) -> dict[str, object]:
+        return {
+            "expected": self.expected,
+            "got": self.got,
+            "max_abs": f"{self.max_abs:.3g}",
+            "max_rel": f"{self.max_rel:.3g}",
+            "index": list(self.index),
+        }
+
+
+def shape_text(shape) -> str:
+    return "[" + ", ".join(str(int(n)) for n in shape) + "]"
+
+
+def dtype_text(dtype: torch.dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+def compare(got, expected: torch.Tensor, tolerance: Tolerance, check_dtype: bool = False) -> Mismatch | None:
+    """None when ``got`` matches ``expected`` within the tolerance, else what differs first."""
+    if not isinstance(got, torch.Tensor):
+        return Mismatch("missing", shape_text(expected.shape), type(got).__name__)
+    if tuple(got.shape) != tuple(expected.shape):
+        return Mismatch("shape", shape_text(expected.shape), shape_text(got.shape))
+    if check_dtype and got.dtype != expected.dtype:
+        return Mismatch("dtype", dtype_text(expected.dtype), dtype_text(got.dtype))
+    if not (got.is_floating_point() or got.dtype in (torch.int64, torch.int32, torch.bool)):
+        return Mismatch("dtype", dtype_text(expected.dtype), dtype_text(got.dtype))
+    a, b = got.to(torch.float64), expected.to(torch.float64)
+    if a.numel() == 0:
+        return None
+    diff = (a - b).abs()
+    bad = ~torch.isclose(a, b, rtol=tolerance.rtol, atol=tolerance.atol)
+    bad |= ~torch.isfinite(a)
+    if not bool(bad.any()):
+        return None
+    rel = diff / b.abs().clamp_min(1e-12)
+    first = tuple(int(i) for i in torch.nonzero(bad)[0].tolist())
+    return Mismatch(
+        "values",
+        expected=f"{b[first].item():.6g}",
+        got=f"{a[first].item():.6g}",
+        max_abs=float(torch.nan_to_num(diff, nan=float("inf")).max()),
+        max_rel=float(torch.nan_to_num(rel, nan=float("inf")).max()),
+        index=first,
+    )

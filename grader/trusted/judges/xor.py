@@ -1,0 +1,566 @@
+"""Judge of the XOR exercise: inputs drawn at grading time, reference answers, verdicts."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+import torch
+import torch.nn as nn
+import torch.utils.data as tud
+
+from grader.trusted.artifacts import Artifact, load_tensor_file
+from grader.trusted.compare import FLOAT32, FLOAT64, compare, dtype_text, shape_text
+from grader.trusted.judges.evidence import error_messages, mismatch_message
+from grader.trusted.results import Message, Verdict
+
+ASSIGNMENT = "xor"
+PROBES = ("dataset_shapes", "dataset_samples", "dataset_loader", "model_structure", "model_forward",
+          "train_loop", "eval", "visualize", "state_dict", "end_to_end")
+ACCURACY_THRESHOLD = 0.95
+TEST_SIZE = 500
+DEFAULT_STD = 0.1
+CORNERS = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+SAVED_STATE_FILE = "saved_state_dict.bin"  # the probe's copy of the file the notebook saved
+PARAMETER_NAMES = ("linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias")
+
+CellOf = Callable[[int], "int | None"]
+
+
+# ---------------------------------------------------------------- inputs drawn at grading time
+
+class _Draw:
+    def __init__(self, seed: int):
+        self.g = torch.Generator().manual_seed(seed)
+
+    def int(self, low: int, high: int) -> int:
+        return int(torch.randint(low, high + 1, (1,), generator=self.g))
+
+    def uniform(self, low: float, high: float) -> float:
+        return low + (high - low) * float(torch.rand(1, generator=self.g))
+
+    def normal(self, *shape: int, scale: float = 1.0, dtype=torch.float32) -> torch.Tensor:
+        return (scale * torch.randn(*shape, generator=self.g, dtype=torch.float64)).to(dtype)
+
+    def xor_points(self, n: int, std: float = DEFAULT_STD) -> tuple[torch.Tensor, torch.Tensor]:
+        corners = torch.randint(0, 2, (n, 2), generator=self.g).to(torch.float32)
+        labels = (corners.sum(dim=1) == 1).to(torch.long)
+        return corners + self.normal(n, 2, scale=std), labels
+
+    def state(self, sizes, scale: float, dtype=torch.float32) -> dict[str, torch.Tensor]:
+        n_in, n_hidden, n_out = sizes
+        return {
+            "linear1.weight": self.normal(n_hidden, n_in, scale=scale, dtype=dtype),
+            "linear1.bias": self.normal(n_hidden, scale=scale, dtype=dtype),
+            "linear2.weight": self.normal(n_out, n_hidden, scale=scale, dtype=dtype),
+            "linear2.bias": self.normal(n_out, scale=scale, dtype=dtype),
+        }
+
+
+def _logits(state: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    hidden = torch.tanh(x @ state["linear1.weight"].T + state["linear1.bias"])
+    return hidden @ state["linear2.weight"].T + state["linear2.bias"]
+
+
+def _eval_case(draw: _Draw) -> dict[str, Any]:
+    """A fixed model and set whose accuracy is strictly between 0 and 1, with no logit so close to
+    0 that the rounding of float32 could flip a prediction, and with a last partial batch whose
+    per-batch average differs from the true accuracy (so that mistake shows)."""
+    while True:
+        state = draw.state((2, 4, 1), scale=1.5)
+        x, y = draw.xor_points(draw.int(150, 300), std=0.25)
+        logits = _logits(state, x).squeeze(1)
+        keep = logits.abs() > 1e-3
+        x, y, logits = x[keep], y[keep], logits[keep]
+        batch = draw.int(16, 50)
+        if len(x) % batch == 0:
+            continue
+        correct = ((logits >= 0).long() == y).double()
+        accuracy = float(correct.mean())
+        batch_mean = float(torch.stack([c.mean() for c in correct.split(batch)]).mean())
+        if 0.05 < accuracy < 0.95 and abs(batch_mean - accuracy) > 1e-4:
+            return {"eval_state": state, "eval_x": x, "eval_y": y, "eval_batch_size": batch}
+
+
+def draw_inputs(seed: int, device: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(inputs the kernel gets, inputs kept hidden from it), all drawn from ``seed``."""
+    draw = _Draw(seed)
+    inputs: dict[str, Any] = {"seed": seed, "device": device}
+    inputs["dataset_sizes"] = torch.tensor([1, draw.int(2, 20), draw.int(50, 400), draw.int(1000, 3000)])
+    inputs["dataset_sample_size"] = 2000
+    inputs["dataset_stds"] = torch.tensor([draw.uniform(0.03, 0.07), draw.uniform(0.12, 0.16)])
+    batch = draw.int(5, 40)
+    inputs["loader_batch_size"] = batch
+    size = draw.int(41, 200)
+    inputs["loader_dataset_size"] = size + 1 if size % batch == 0 else size
+    other = [draw.int(3, 6), draw.int(3, 8), draw.int(2, 4)]
+    inputs["model_sizes"] = torch.tensor([[2, 4, 1], other])
+    for i, sizes in enumerate(([2, 4, 1], other)):
+        rows = draw.int(3, 12)
+        inputs[f"model{i}_state"] = draw.state(sizes, scale=0.8, dtype=torch.float64)
+        inputs[f"model{i}_x"] = draw.normal(rows, sizes[0], dtype=torch.float64)
+        inputs[f"model{i}_r"] = draw.normal(rows, sizes[2], dtype=torch.float64)
+    inputs["act_in"] = draw.normal(16, scale=2.0)
+    inputs["train_state"] = draw.state((2, 4, 1), scale=0.6)
+    inputs["train_x"], inputs["train_y"] = draw.xor_points(draw.int(96, 160))
+    inputs["train_batch_size"] = draw.int(16, 40)
+    inputs["train_epochs"] = 2
+    inputs["train_lr"] = 0.1
+    inputs.update(_eval_case(draw))
+    while True:
+        inputs["viz_data"], inputs["viz_label"] = draw.xor_points(draw.int(30, 80))
+        if 0 < int(inputs["viz_label"].sum()) < len(inputs["viz_label"]):
+            break
+    inputs["roundtrip_x"] = draw.normal(16, 2)
+    inputs["test_x"], test_y = draw.xor_points(TEST_SIZE)
+    return inputs, {"test_y": test_y}
+
+
+# ---------------------------------------------------------------- what the reference expects
+
+def expected(inputs: dict[str, Any], ref) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for i, sizes in enumerate(inputs["model_sizes"].tolist()):
+        model = ref.ClasificadorSimple(*sizes).double()
+        model.load_state_dict(inputs[f"model{i}_state"], strict=True)
+        out = model(inputs[f"model{i}_x"])
+        (out * inputs[f"model{i}_r"]).sum().backward()
+        answers[f"out{i}"] = out.detach()
+        answers[f"grads{i}"] = {name: p.grad.detach() for name, p in model.named_parameters()}
+        answers[f"parameters{i}"] = [[name, list(p.shape)] for name, p in model.named_parameters()]
+    answers["act_out"] = torch.tanh(inputs["act_in"])
+
+    model = ref.ClasificadorSimple(2, 4, 1)
+    model.load_state_dict(inputs["train_state"])
+    loader = tud.DataLoader(tud.TensorDataset(inputs["train_x"], inputs["train_y"]),
+                            batch_size=inputs["train_batch_size"], shuffle=False)
+    optimizer = torch.optim.SGD(model.parameters(), lr=inputs["train_lr"])
+    ref.train_model(model, optimizer, loader, nn.BCEWithLogitsLoss(), num_epochs=inputs["train_epochs"])
+    answers["trained"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    answers["train_forward_calls"] = inputs["train_epochs"] * len(loader)
+
+    logits = _logits({k: v.double() for k, v in inputs["eval_state"].items()}, inputs["eval_x"].double())
+    correct = ((logits.squeeze(1) >= 0).long() == inputs["eval_y"]).double()
+    answers["accuracy"] = float(correct.mean())
+    answers["batch_mean_accuracy"] = float(
+        torch.stack([c.mean() for c in correct.split(inputs["eval_batch_size"])]).mean())
+    return answers
+
+
+# ---------------------------------------------------------------- verdicts
+
+def judge(artifacts: dict[str, Artifact], inputs: dict[str, Any], hidden: dict[str, Any],
+          answers: dict[str, Any], ref, cell_of: CellOf) -> list[Verdict]:
+    verdicts: list[Verdict] = []
+    verdicts += _judge_dataset(artifacts, inputs, cell_of)
+    forward = _judge_model(artifacts["model_structure"], artifacts["model_forward"], inputs, answers, cell_of)
+    verdicts += forward
+    verdicts.append(_judge_train(artifacts["train_loop"], inputs, answers, cell_of))
+    verdicts += _judge_eval(artifacts["eval"], inputs, answers, cell_of)
+    verdicts.append(_judge_visualize(artifacts["visualize"], inputs, cell_of))
+    forward_ok = all(v.passed for v in forward if v.name == "model_forward_matches_reference")
+    verdicts += _judge_state_dict(artifacts["state_dict"], artifacts["model_structure"], inputs, ref,
+                                  forward_ok, cell_of)
+    verdicts.append(_judge_end_to_end(artifacts["end_to_end"], inputs, hidden, ref, forward_ok, cell_of))
+    return verdicts
+
+
+def _failed(name: str, artifact: Artifact, function: str, cell_of: CellOf) -> Verdict:
+    return Verdict(name, False, error_messages(artifact, function, cell_of))
+
+
+def _tensor_ok(description: Any, dtype: str, shape: list[int]) -> bool:
+    return (isinstance(description, dict) and description.get("kind") == "tensor"
+            and description.get("dtype") == dtype and description.get("shape") == shape)
+
+
+def _describe(description: Any) -> str:
+    if isinstance(description, dict) and description.get("kind") == "tensor":
+        return f"tensor {description.get('dtype')} {shape_text(description.get('shape', []))}"
+    if isinstance(description, dict):
+        return str(description.get("kind"))
+    return str(description)
+
+
+def _judge_dataset(artifacts: dict[str, Artifact], inputs: dict[str, Any], cell_of: CellOf) -> list[Verdict]:
+    shapes, samples, loader = artifacts["dataset_shapes"], artifacts["dataset_samples"], artifacts["dataset_loader"]
+    verdicts = []
+    sizes = inputs["dataset_sizes"].tolist()
+    if not shapes.ok and not shapes.values.get("lengths"):
+        verdicts.append(_failed("dataset_length", shapes, "XORDataset", cell_of))
+    else:
+        got = shapes.values.get("lengths", [])
+        wrong = [(s, g) for s, g in zip(sizes, got) if s != g]
+        verdicts.append(Verdict("dataset_length", not wrong and len(got) == len(sizes),
+                                [Message("length_wrong", {"size": s, "got": g}) for s, g in wrong[:2]]))
+    if not shapes.ok:
+        verdicts.append(_failed("dataset_item_types", shapes, "XORDataset", cell_of))
+    else:
+        v, size = shapes.values, sizes[-1]
+        messages = []
+        for attr, dtype, shape in (("data", "float32", [size, 2]), ("label", "int64", [size])):
+            if not _tensor_ok(v.get(attr), dtype, shape):
+                messages.append(Message("attr_wrong", {"attr": attr, "got": _describe(v.get(attr)),
+                                                       "dtype": dtype, "shape": shape_text(shape)}))
+        if v.get("item_len") != 2:
+            messages.append(Message("item_not_pair", {"got": v.get("item_kind")}))
+        else:
+            for part, dtype, shape in (("data_point", "float32", [2]), ("data_label", "int64", [])):
+                key = "item_point" if part == "data_point" else "item_label"
+                if not _tensor_ok(v.get(key), dtype, shape):
+                    messages.append(Message("item_wrong", {"part": part, "got": _describe(v.get(key)),
+                                                           "dtype": dtype, "shape": shape_text(shape)}))
+            if not messages and v.get("items_match_tensors") is not True:
+                messages.append(Message("item_inconsistent"))
+        if any(m.key in ("attr_wrong", "item_wrong") and m.params.get("dtype") == "int64" for m in messages):
+            messages.append(Message("hint.label_long"))
+        verdicts.append(Verdict("dataset_item_types", not messages, messages))
+    verdicts += _judge_dataset_samples(samples, inputs, cell_of)
+    if not loader.ok:
+        verdicts.append(_failed("dataset_dataloader_batches", loader, "XORDataset", cell_of))
+    else:
+        batch, size = inputs["loader_batch_size"], inputs["loader_dataset_size"]
+        expected_sizes = [batch] * (size // batch) + [size % batch]
+        batches = loader.values.get("batches", [])
+        messages = []
+        if len(batches) != len(expected_sizes):
+            messages.append(Message("batch_count", {"got": len(batches), "expected": len(expected_sizes),
+                                                    "batch": batch, "size": size}))
+        for b, pair in zip(expected_sizes, batches):
+            if not (isinstance(pair, list) and len(pair) == 2 and _tensor_ok(pair[0], "float32", [b, 2])
+                    and _tensor_ok(pair[1], "int64", [b])):
+                got = [_describe(p) for p in pair] if isinstance(pair, list) else [str(pair)]
+                messages.append(Message("batch_wrong", {"batch": batch, "got": "; ".join(got),
+                                                        "x_shape": shape_text([b, 2]), "y_shape": shape_text([b])}))
+                break
+        verdicts.append(Verdict("dataset_dataloader_batches", not messages, messages))
+    return verdicts
+
+
+def _nearest_corner(data: torch.Tensor) -> torch.Tensor:
+    return data.round().clamp(0, 1)
+
+
+def _sample(samples: Artifact, prefix: str, size: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+    data, label = samples.tensors.get(f"{prefix}_data"), samples.tensors.get(f"{prefix}_label")
+    if data is None or label is None or tuple(data.shape) != (size, 2) or tuple(label.shape) != (size,):
+        return None
+    if not data.is_floating_point():
+        return None
+    return data.double(), label
+
+
+def _judge_dataset_samples(samples: Artifact, inputs: dict[str, Any], cell_of: CellOf) -> list[Verdict]:
+    names = ("dataset_labels_are_xor", "dataset_all_corners", "dataset_noise_std")
+    if not samples.ok:
+        return [_failed(name, samples, "XORDataset", cell_of) for name in names]
+    size = inputs["dataset_sample_size"]
+    stds = [("default", DEFAULT_STD)] + [(f"std{i}", s) for i, s in enumerate(inputs["dataset_stds"].tolist())]
+    drawn = {prefix: _sample(samples, prefix, size) for prefix, _ in stds}
+    if any(d is None for d in drawn.values()):
+        messages = [Message("samples_unusable", {"size": size})]
+        return [Verdict(name, False, messages) for name in names]
+
+    labels_msgs = []
+    for prefix, std in stds[:2]:  # the small noise levels: a corner is never mistaken there
+        data, label = drawn[prefix]
+        corner = _nearest_corner(data)
+        want = (corner.sum(dim=1) == 1).long()
+        bad = torch.nonzero(label.long() != want).flatten()
+        if len(bad) > 0.005 * size:
+            i = int(bad[0])
+            labels_msgs.append(Message("labels_wrong", {
+                "bad": len(bad), "total": size, "point": [round(float(c), 3) for c in data[i]],
+                "got": int(label[i]), "expected": int(want[i])}))
+            break
+
+    corner_msgs = []
+    for prefix, _ in stds[:1]:
+        corner = _nearest_corner(drawn[prefix][0])
+        counts = [int(((corner == c).all(dim=1)).sum()) for c in CORNERS]
+        if min(counts) < 0.1 * size:
+            corner_msgs.append(Message("corners_missing", {"counts": counts, "total": size}))
+            if counts[0] == size:
+                corner_msgs.append(Message("hint.randint_high"))
+
+    noise_msgs = []
+    for prefix, std in stds:
+        data, _ = drawn[prefix]
+        measured = float((data - _nearest_corner(data)).pow(2).mean().sqrt())
+        if not abs(measured / std - 1) <= 0.15:
+            noise_msgs.append(Message("noise_std_wrong", {"std": round(std, 4), "measured": round(measured, 4)}))
+    return [Verdict("dataset_labels_are_xor", not labels_msgs, labels_msgs),
+            Verdict("dataset_all_corners", not corner_msgs, corner_msgs),
+            Verdict("dataset_noise_std", not noise_msgs, noise_msgs)]
+
+
+def _judge_model(structure: Artifact, forward: Artifact, inputs, answers, cell_of: CellOf) -> list[Verdict]:
+    verdicts = []
+    sizes = inputs["model_sizes"].tolist()
+    got_params = structure.values.get("parameters", [])
+    if not got_params:
+        verdicts.append(_failed("model_parameter_shapes", structure, "ClasificadorSimple", cell_of))
+    else:
+        messages = []
+        for i, size in enumerate(sizes):
+            want = answers[f"parameters{i}"]
+            got = got_params[i] if i < len(got_params) else []
+            if got != want:
+                messages.append(Message("params_wrong", {"sizes": size, "got": _params_text(got),
+                                                         "expected": _params_text(want)}))
+        verdicts.append(Verdict("model_parameter_shapes", not messages, messages))
+    if not structure.ok:
+        verdicts.append(_failed("model_hidden_activation", structure, "ClasificadorSimple", cell_of))
+    else:
+        mismatch = compare(structure.tensors.get("act_out"), answers["act_out"], FLOAT32)
+        messages = []
+        if mismatch is not None:
+            messages = [Message("activation_wrong", {"got": structure.values.get("act_fn")}),
+                        mismatch_message(mismatch, "act_fn(x)")]
+        verdicts.append(Verdict("model_hidden_activation", not messages, messages))
+    if not forward.ok:
+        verdicts.append(_failed("model_forward_matches_reference", forward, "ClasificadorSimple", cell_of))
+        verdicts.append(_failed("model_gradients_match_reference", forward, "ClasificadorSimple", cell_of))
+        return verdicts
+    out_msgs, grad_msgs = [], []
+    dtypes = forward.values.get("dtypes", [])
+    for i, size in enumerate(sizes):
+        tolerance = FLOAT64 if i < len(dtypes) and dtypes[i] == "float64" else FLOAT32
+        if tolerance is FLOAT32 and not out_msgs:
+            out_msgs.append(Message("ran_float32", {"sizes": size}))
+        mismatch = compare(forward.tensors.get(f"out{i}"), answers[f"out{i}"], tolerance)
+        if mismatch is not None:
+            out_msgs += [Message("forward_mismatch", {"sizes": size}), mismatch_message(mismatch, "model(x)")]
+            if mismatch.kind == "values" and compare(torch.sigmoid(answers[f"out{i}"]),
+                                                     forward.tensors.get(f"out{i}"), FLOAT32) is None:
+                out_msgs.append(Message("hint.logits"))
+        for name, grad in answers[f"grads{i}"].items():
+            mismatch = compare(forward.tensors.get(f"grad{i}.{name}"), grad, tolerance)
+            if mismatch is not None:
+                grad_msgs += [Message("gradients_mismatch", {"sizes": size, "param": name}),
+                              mismatch_message(mismatch, f"{name}.grad")]
+                break
+    passed_out = not [m for m in out_msgs if m.key != "ran_float32"]
+    verdicts.append(Verdict("model_forward_matches_reference", passed_out, out_msgs))
+    verdicts.append(Verdict("model_gradients_match_reference", not grad_msgs, grad_msgs))
+    return verdicts
+
+
+def _params_text(params: Any) -> str:
+    if not isinstance(params, list):
+        return str(params)
+    return ", ".join(f"{p[0]} {shape_text(p[1])}" for p in params if isinstance(p, list) and len(p) == 2) or "—"
+
+
+def _judge_train(train: Artifact, inputs, answers, cell_of: CellOf) -> Verdict:
+    messages: list[Message] = []
+    counts = train.values.get("optimizer_calls") if isinstance(train.values.get("optimizer_calls"), dict) else {}
+    if not train.ok:
+        messages = error_messages(train, "train_model", cell_of)
+    else:
+        for name in PARAMETER_NAMES:
+            mismatch = compare(train.tensors.get(name), answers["trained"][name], FLOAT32)
+            if mismatch is not None:
+                messages = [Message("train_mismatch", {"epochs": inputs["train_epochs"], "param": name}),
+                            mismatch_message(mismatch, name)]
+                break
+        if not messages:
+            return Verdict("train_model_matches_reference", True)
+    calls, want_calls = train.values.get("forward_calls"), answers["train_forward_calls"]
+    if counts.get("zero_grad") == 0 and counts.get("step", 0) > 0:
+        messages.append(Message("hint.zero_grad"))
+    if train.ok and counts.get("step") == 0:
+        messages.append(Message("hint.no_step"))
+    if train.ok and isinstance(calls, int) and calls != want_calls:
+        messages.append(Message("hint.num_epochs", {"got": calls, "expected": want_calls,
+                                                    "epochs": inputs["train_epochs"]}))
+    if train.ok and len(messages) == 2:
+        messages.append(Message("hint.step_order"))
+    return Verdict("train_model_matches_reference", False, messages)
+
+
+def _judge_eval(evaluation: Artifact, inputs, answers, cell_of: CellOf) -> list[Verdict]:
+    names = ("eval_model_returns_accuracy", "eval_model_eval_mode_no_grad", "eval_model_keeps_parameters",
+             "eval_model_prints_accuracy")
+    if not evaluation.ok:
+        return [_failed(name, evaluation, "eval_model", cell_of) for name in names]
+    v, accuracy = evaluation.values, answers["accuracy"]
+    result = v.get("result")
+    acc_msgs = []
+    if not isinstance(result, (int, float)):
+        acc_msgs.append(Message("accuracy_none", {"got": v.get("result_kind")}))
+    elif abs(result - accuracy) > 1e-5:
+        acc_msgs.append(Message("accuracy_wrong", {"got": round(result, 6), "expected": round(accuracy, 6)}))
+        if abs(result - 100 * accuracy) < 1e-3:
+            acc_msgs.append(Message("hint.percentage"))
+        elif abs(result - answers["batch_mean_accuracy"]) < 1e-5:
+            acc_msgs.append(Message("hint.batch_mean"))
+    calls = v.get("forward_calls") if isinstance(v.get("forward_calls"), list) else []
+    bad_mode = sum(1 for c in calls if isinstance(c, list) and c and c[0] is not False)
+    bad_grad = sum(1 for c in calls if isinstance(c, list) and len(c) > 1 and c[1] is not False)
+    mode_msgs = []
+    if not calls:
+        mode_msgs.append(Message("eval_no_forward"))
+    if bad_mode:
+        mode_msgs.append(Message("eval_train_mode", {"count": bad_mode, "total": len(calls)}))
+    if bad_grad:
+        mode_msgs.append(Message("eval_grad_enabled", {"count": bad_grad, "total": len(calls)}))
+    param_msgs = []
+    for name in PARAMETER_NAMES:
+        mismatch = compare(evaluation.tensors.get(name), inputs["eval_state"][name], FLOAT64)
+        if mismatch is not None:
+            param_msgs = [Message("eval_changed_parameters", {"param": name}), mismatch_message(mismatch, name)]
+            break
+    printed = str(v.get("printed", ""))
+    shown = re.search(r"Tasa de acierto[^\d\n]*(\d+(?:[.,]\d+)?)\s*%", printed)
+    print_msgs = []
+    if not shown or abs(float(shown.group(1).replace(",", ".")) - 100 * accuracy) > 0.006:
+        print_msgs.append(Message("print_missing", {"expected": f"{100 * accuracy:.2f}",
+                                                    "printed": printed.strip()[-200:] or "—"}))
+    return [Verdict(names[0], not acc_msgs, acc_msgs), Verdict(names[1], not mode_msgs, mode_msgs),
+            Verdict(names[2], not param_msgs, param_msgs), Verdict(names[3], not print_msgs, print_msgs)]
+
+
+def _judge_visualize(viz: Artifact, inputs, cell_of: CellOf) -> Verdict:
+    name = "visualize_samples_scatter_per_class"
+    if not viz.ok:
+        return _failed(name, viz, "visualize_samples", cell_of)
+    data, label = inputs["viz_data"].double(), inputs["viz_label"]
+    classes = [data[label == 0], data[label == 1]]
+    sets = [viz.tensors.get(f"scatter{i}") for i in range(int(viz.values.get("scatter_sets") or 0))]
+    sets = [s for s in sets if isinstance(s, torch.Tensor) and s.dim() == 2 and s.shape[-1] == 2]
+    expected_sizes = [len(c) for c in classes]
+    if len(sets) != 2 or sorted(len(s) for s in sets) != sorted(expected_sizes):
+        return Verdict(name, False, [Message("scatter_wrong", {"sets": len(sets), "sizes": [len(s) for s in sets],
+                                                               "expected": expected_sizes})])
+    if not (_same_points(sets[0], classes[0]) and _same_points(sets[1], classes[1])
+            or _same_points(sets[0], classes[1]) and _same_points(sets[1], classes[0])):
+        return Verdict(name, False, [Message("scatter_points_wrong")])
+    return Verdict(name, True)
+
+
+def _same_points(a: torch.Tensor, b: torch.Tensor) -> bool:
+    if a.shape != b.shape:
+        return False
+
+    def ordered(t: torch.Tensor) -> torch.Tensor:
+        t = t.double()
+        return t[torch.argsort(t[:, 0] * 1e6 + t[:, 1])]
+
+    return bool(torch.allclose(ordered(a), ordered(b), atol=1e-5))
+
+
+def _judge_state_dict(saved: Artifact, structure: Artifact, inputs, ref, forward_ok: bool,
+                      cell_of: CellOf) -> list[Verdict]:
+    names = ("state_dict_saved_to_file", "state_dict_loaded_into_new_model", "state_dict_loads_into_reference")
+    if not saved.ok:
+        return [_failed(name, saved, "state_dict", cell_of) for name in names]
+    v, t = saved.values, saved.tensors
+    model_state = {k[len("model."):]: x for k, x in t.items() if k.startswith("model.")}
+    new_state = {k[len("new_model."):]: x for k, x in t.items() if k.startswith("new_model.")}
+    file_state, file_msgs = None, []
+    if not v.get("file"):
+        file_msgs.append(Message("file_missing"))
+    else:
+        file_state, problem = _load_saved_state(saved)
+        if problem:
+            file_msgs += [Message("file_not_state_dict", {"file": v["file"]}), Message("hint.save_state_dict")]
+        elif not model_state:
+            file_msgs.append(Message("model_missing"))
+        else:
+            detail = _state_difference(file_state, model_state)
+            if detail:
+                file_msgs.append(Message("file_differs_from_model", {"file": v["file"], **detail}))
+
+    new_msgs = []
+    if v.get("new_model_kind") is None:
+        new_msgs.append(Message("new_model_missing"))
+    elif not new_state:
+        new_msgs.append(Message("new_model_not_module", {"got": v.get("new_model_kind")}))
+    else:
+        source = file_state if file_state is not None else model_state
+        detail = _state_difference(new_state, source) if source else None
+        if detail:
+            new_msgs += [Message("new_model_differs", detail), Message("hint.load_state_dict")]
+        else:
+            mismatch = compare(t.get("new_model_pred"), t.get("model_pred", torch.empty(0)), FLOAT32)
+            if mismatch is not None:
+                new_msgs += [Message("new_model_predictions_differ"), mismatch_message(mismatch, "new_model(x)")]
+
+    ref_msgs, notes = [], []
+    student_names = [p[0] for p in (structure.values.get("parameters") or [[]])[0] if isinstance(p, list)]
+    if file_state is None:
+        ref_msgs.append(Message("reference_needs_file"))
+    elif student_names != list(PARAMETER_NAMES):
+        # Wrong names are ClasificadorSimple's fault and cost points there, not here.
+        notes.append(Message("reference_not_comparable"))
+    else:
+        model = ref.ClasificadorSimple(2, 4, 1)
+        try:
+            model.load_state_dict(file_state, strict=True)
+        except (RuntimeError, TypeError, KeyError) as err:
+            ref_msgs.append(Message("reference_load_failed", {"error": str(err).splitlines()[0][:300]}))
+        else:
+            if not forward_ok:
+                # A forward unlike the reference's predicts differently with any weights; that is
+                # ClasificadorSimple's fault, so only the strict load is judged here.
+                return [Verdict(names[0], not file_msgs, file_msgs), Verdict(names[1], not new_msgs, new_msgs),
+                        Verdict(names[2], True)]
+            with torch.no_grad():
+                want = model(inputs["roundtrip_x"])
+            mismatch = compare(t.get("new_model_pred"), want, FLOAT32)
+            if mismatch is not None:
+                ref_msgs += [Message("reference_predictions_differ"), mismatch_message(mismatch, "new_model(x)")]
+    return [Verdict(names[0], not file_msgs, file_msgs), Verdict(names[1], not new_msgs, new_msgs),
+            Verdict(names[2], not ref_msgs, ref_msgs + notes)]
+
+
+def _load_saved_state(saved: Artifact) -> tuple[dict[str, torch.Tensor] | None, bool]:
+    try:
+        state = load_tensor_file(saved.folder / SAVED_STATE_FILE) if saved.folder else None
+    except Exception:  # a whole pickled model, or anything else that is not plain tensors
+        return None, True
+    if not isinstance(state, dict) or not state or not all(isinstance(x, torch.Tensor) for x in state.values()):
+        return None, True
+    return {str(k): x for k, x in state.items()}, False
+
+
+def _state_difference(got: dict[str, torch.Tensor], want: dict[str, torch.Tensor]) -> dict[str, str] | None:
+    if sorted(got) != sorted(want):
+        return {"param": ", ".join(sorted(set(got) ^ set(want)))[:200], "detail": "keys"}
+    for name in want:
+        if compare(got[name], want[name], FLOAT32) is not None:
+            return {"param": name, "detail": "values"}
+    return None
+
+
+def _judge_end_to_end(e2e: Artifact, inputs, hidden, ref, forward_ok: bool, cell_of: CellOf) -> Verdict:
+    name = "end_to_end_accuracy"
+    if not e2e.ok:
+        return _failed(name, e2e, "XORDataset + ClasificadorSimple + train_model", cell_of)
+    state = {k[len("state."):]: x for k, x in e2e.tensors.items() if k.startswith("state.")}
+    labels, notes = hidden["test_y"], []
+    logits = None
+    if forward_ok and sorted(state) == sorted(PARAMETER_NAMES):
+        model = ref.ClasificadorSimple(2, 4, 1)
+        try:
+            model.load_state_dict({k: x.float() for k, x in state.items()}, strict=True)
+            with torch.no_grad():
+                logits = model(inputs["test_x"])
+        except (RuntimeError, TypeError):
+            logits = None
+    if logits is None:
+        # The student's forward differs from the reference: only its own kernel can predict.
+        logits = e2e.tensors.get("logits")
+        notes.append(Message("logits_from_kernel"))
+    if not isinstance(logits, torch.Tensor) or logits.numel() != len(labels) or not logits.is_floating_point():
+        return Verdict(name, False, [Message("logits_unusable", {"got": _describe(
+            {"kind": "tensor", "dtype": dtype_text(logits.dtype), "shape": list(logits.shape)}
+            if isinstance(logits, torch.Tensor) else {"kind": type(logits).__name__})})])
+    predictions = (logits.reshape(-1).double() >= 0).long()
+    accuracy = float((predictions == labels).double().mean())
+    params = {"accuracy": f"{100 * accuracy:.2f}", "threshold": f"{100 * ACCURACY_THRESHOLD:.0f}",
+              "n": len(labels)}
+    if accuracy >= ACCURACY_THRESHOLD:
+        return Verdict(name, True, [Message("accuracy_reached", params)] + notes)
+    return Verdict(name, False, [Message("accuracy_low", params)] + notes)

@@ -1,0 +1,267 @@
+# Probes of the XOR exercise, executed inside the student's kernel after common.py.
+# Each calls the student's objects on inputs the grader drew (inputs.pt) and records what came out.
+import torch.nn as nn
+import torch.utils.data as tud
+
+
+class GraderNet(nn.Module):
+    """The grader's own model for judging the student's loop and evaluation (blame isolation).
+
+    It notes, at each forward pass, the mode and whether gradients are on, so that the grader can
+    see what the student's function did to it.
+    """
+
+    def __init__(self, state):
+        super().__init__()
+        self.linear1 = nn.Linear(state["linear1.weight"].shape[1], state["linear1.weight"].shape[0])
+        self.act_fn = nn.Tanh()
+        self.linear2 = nn.Linear(state["linear2.weight"].shape[1], state["linear2.weight"].shape[0])
+        self.load_state_dict(state)
+        self.forward_calls = []
+
+    def forward(self, x):
+        self.forward_calls.append([bool(self.training), bool(torch.is_grad_enabled())])
+        return self.linear2(self.act_fn(self.linear1(x)))
+
+
+class CountingSGD(torch.optim.SGD):
+    def __init__(self, params, lr):
+        super().__init__(params, lr=lr)
+        self.counts = {"zero_grad": 0, "step": 0}
+
+    def zero_grad(self, set_to_none=True):
+        self.counts["zero_grad"] += 1
+        super().zero_grad(set_to_none=set_to_none)
+
+    def step(self, closure=None):
+        self.counts["step"] += 1
+        return super().step(closure)
+
+
+def describe_tensor(value):
+    if isinstance(value, torch.Tensor):
+        return {"kind": "tensor", "dtype": str(value.dtype).replace("torch.", ""),
+                "shape": list(value.shape)}
+    return {"kind": type(value).__name__}
+
+
+def with_device(ns, device):
+    """Set the notebook's global `device`, as the lecture's train_model and eval_model read it."""
+    ns["device"] = torch.device(device)
+
+
+def probe_dataset_shapes(values, tensors, ns, inputs):
+    XORDataset = student_object(ns, "XORDataset")
+    values["lengths"] = [len(XORDataset(int(size))) for size in inputs["dataset_sizes"]]
+    dataset = XORDataset(int(inputs["dataset_sizes"][-1]))
+    values["data"] = describe_tensor(getattr(dataset, "data", None))
+    values["label"] = describe_tensor(getattr(dataset, "label", None))
+    item = dataset[0]
+    values["item_kind"] = type(item).__name__
+    values["item_len"] = len(item) if isinstance(item, (tuple, list)) else None
+    if isinstance(item, (tuple, list)) and len(item) == 2:
+        values["item_point"] = describe_tensor(item[0])
+        values["item_label"] = describe_tensor(item[1])
+        consistent = True
+        for idx in (0, len(dataset) // 2, len(dataset) - 1):
+            point, label = dataset[idx]
+            consistent &= bool(torch.equal(torch.as_tensor(point), dataset.data[idx]))
+            consistent &= bool(torch.equal(torch.as_tensor(label), dataset.label[idx]))
+        values["items_match_tensors"] = consistent
+
+
+def probe_dataset_samples(values, tensors, ns, inputs):
+    XORDataset = student_object(ns, "XORDataset")
+    size = int(inputs["dataset_sample_size"])
+    default = XORDataset(size)
+    tensors["default_data"], tensors["default_label"] = cpu_tensor(default.data), cpu_tensor(default.label)
+    for i, std in enumerate(inputs["dataset_stds"].tolist()):
+        dataset = XORDataset(size, std=std)
+        tensors[f"std{i}_data"], tensors[f"std{i}_label"] = cpu_tensor(dataset.data), cpu_tensor(dataset.label)
+
+
+def probe_dataset_loader(values, tensors, ns, inputs):
+    XORDataset = student_object(ns, "XORDataset")
+    batch = int(inputs["loader_batch_size"])
+    loader = tud.DataLoader(XORDataset(int(inputs["loader_dataset_size"])), batch_size=batch, shuffle=False)
+    values["batches"] = []
+    for data_inputs, data_labels in loader:
+        values["batches"].append([describe_tensor(data_inputs), describe_tensor(data_labels)])
+
+
+def probe_model_structure(values, tensors, ns, inputs):
+    ClasificadorSimple = student_object(ns, "ClasificadorSimple")
+    values["parameters"] = []
+    for sizes in inputs["model_sizes"].tolist():
+        model = ClasificadorSimple(*sizes)
+        values["parameters"].append([[name, list(p.shape)] for name, p in model.named_parameters()])
+    act_fn = getattr(model, "act_fn", None)
+    values["act_fn"] = type(act_fn).__name__
+    if act_fn is not None:
+        tensors["act_out"] = cpu_tensor(act_fn(inputs["act_in"].clone()))
+
+
+def probe_model_forward(values, tensors, ns, inputs):
+    ClasificadorSimple = student_object(ns, "ClasificadorSimple")
+    values["dtypes"] = []
+    for i, sizes in enumerate(inputs["model_sizes"].tolist()):
+        state, x, weights = inputs[f"model{i}_state"], inputs[f"model{i}_x"], inputs[f"model{i}_r"]
+        try:
+            model = ClasificadorSimple(*sizes).double()
+            model.load_state_dict(state, strict=True)
+            out = model(x.clone())
+            dtype = "float64"
+        except (RuntimeError, TypeError):
+            # float32 is the lecture's type: a model that only works in float32 is still judged.
+            model = ClasificadorSimple(*sizes)
+            model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+            out = model(x.float())
+            dtype = "float32"
+        values["dtypes"].append(dtype)
+        tensors[f"out{i}"] = cpu_tensor(out)
+        (out * weights.to(out.dtype)).sum().backward()
+        for name, param in model.named_parameters():
+            tensors[f"grad{i}.{name}"] = cpu_tensor(param.grad) if param.grad is not None else torch.full((0,), 0.0)
+
+
+def probe_train_loop(values, tensors, ns, inputs):
+    train_model = student_object(ns, "train_model")
+    with_device(ns, "cpu")
+    model = GraderNet(inputs["train_state"])
+    optimizer = CountingSGD(model.parameters(), lr=float(inputs["train_lr"]))
+    loader = tud.DataLoader(tud.TensorDataset(inputs["train_x"], inputs["train_y"]),
+                            batch_size=int(inputs["train_batch_size"]), shuffle=False)
+    try:
+        train_model(model, optimizer, loader, nn.BCEWithLogitsLoss(), num_epochs=int(inputs["train_epochs"]))
+    finally:
+        values["forward_calls"] = len(model.forward_calls)
+        values["optimizer_calls"] = optimizer.counts
+        values["training_mode"] = [call[0] for call in model.forward_calls[:1]]
+    for name, param in model.state_dict().items():
+        tensors[name] = cpu_tensor(param)
+
+
+def probe_eval(values, tensors, ns, inputs):
+    eval_model = student_object(ns, "eval_model")
+    with_device(ns, "cpu")
+    model = GraderNet(inputs["eval_state"])
+    model.train()
+    loader = tud.DataLoader(tud.TensorDataset(inputs["eval_x"], inputs["eval_y"]),
+                            batch_size=int(inputs["eval_batch_size"]), shuffle=False)
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buffer):
+            result = eval_model(model, loader)
+    finally:
+        values["printed"] = buffer.getvalue()[-_MAX_TEXT:]
+        values["forward_calls"] = model.forward_calls[:1000]
+        for name, param in model.state_dict().items():
+            tensors[name] = cpu_tensor(param)
+    values["result_kind"] = type(result).__name__
+    if isinstance(result, torch.Tensor) and result.numel() == 1:
+        values["result"] = float(result.item())
+    elif isinstance(result, (int, float)) and not isinstance(result, bool):
+        values["result"] = float(result)
+    else:
+        values["result"] = None
+
+
+def probe_visualize(values, tensors, ns, inputs):
+    import matplotlib.pyplot as plt
+    import numpy
+    from matplotlib.collections import PathCollection
+
+    visualize_samples = student_object(ns, "visualize_samples")
+    plt.close("all")
+    try:
+        visualize_samples(inputs["viz_data"].clone(), inputs["viz_label"].clone())
+        count = 0
+        for number in plt.get_fignums():
+            for axes in plt.figure(number).axes:
+                for collection in axes.collections:
+                    if isinstance(collection, PathCollection):
+                        offsets = numpy.asarray(collection.get_offsets(), dtype=numpy.float64)
+                        tensors[f"scatter{count}"] = torch.from_numpy(offsets.copy())
+                        count += 1
+        values["figures"] = len(plt.get_fignums())
+        values["scatter_sets"] = count
+    finally:
+        plt.close("all")
+
+
+def _predict(model, x):
+    parameter = next(model.parameters())
+    with torch.no_grad():
+        return cpu_tensor(model(x.to(device=parameter.device, dtype=parameter.dtype)))
+
+
+def probe_state_dict(values, tensors, ns, inputs):
+    x = inputs["roundtrip_x"]
+    model = ns.get("model")
+    if isinstance(model, nn.Module):
+        values["model_keys"] = list(model.state_dict())
+        for name, param in model.state_dict().items():
+            tensors["model." + name] = cpu_tensor(param)
+        tensors["model_pred"] = _predict(model, x)
+    new_model = ns.get("new_model")
+    values["new_model_kind"] = type(new_model).__name__ if new_model is not None else None
+    if isinstance(new_model, nn.Module):
+        for name, param in new_model.state_dict().items():
+            tensors["new_model." + name] = cpu_tensor(param)
+        tensors["new_model_pred"] = _predict(new_model, x)
+    values["file"] = None
+    names = ["mi_modelo.tar"] + sorted(
+        (f for f in os.listdir(".") if f.endswith((".tar", ".pt", ".pth")) and os.path.isfile(f)),
+        key=os.path.getmtime, reverse=True)
+    for name in names:
+        if os.path.isfile(name):
+            values["file"] = name
+            values["file_bytes"] = os.path.getsize(name)
+            if values["file_bytes"] <= 16 * 2**20:
+                with PRISTINE.open(name, "rb") as source, PRISTINE.open(  # noqa: F821
+                        os.path.join(_OUT_DIR, "saved_state_dict.bin"), "wb") as copy:
+                    copy.write(source.read())
+            break
+
+
+def probe_end_to_end(values, tensors, ns, inputs):
+    names = ["XORDataset", "ClasificadorSimple", "train_model"]
+    XORDataset, ClasificadorSimple, train_model = (student_object(ns, n) for n in names)
+    device = str(inputs["device"])
+    with_device(ns, device)
+    train_dataset = XORDataset(size=2500)
+    loader = tud.DataLoader(train_dataset, batch_size=128, shuffle=True)
+    model = ClasificadorSimple(num_inputs=2, num_hidden=4, num_outputs=1).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    train_model(model, optimizer, loader, nn.BCEWithLogitsLoss(), num_epochs=100)
+    model.eval()
+    for name, param in model.state_dict().items():
+        tensors["state." + name] = cpu_tensor(param)
+    with torch.no_grad():
+        tensors["logits"] = cpu_tensor(model(inputs["test_x"].to(device)))
+
+
+PROBES = {
+    "dataset_shapes": probe_dataset_shapes,
+    "dataset_samples": probe_dataset_samples,
+    "dataset_loader": probe_dataset_loader,
+    "model_structure": probe_model_structure,
+    "model_forward": probe_model_forward,
+    "train_loop": probe_train_loop,
+    "eval": probe_eval,
+    "visualize": probe_visualize,
+    "state_dict": probe_state_dict,
+    "end_to_end": probe_end_to_end,
+}
+
+
+def main(ns, name, inputs_path, out_dir):
+    global _OUT_DIR
+    _OUT_DIR = out_dir
+    inputs = PRISTINE.load(inputs_path, weights_only=True)  # noqa: F821
+    saved_device = ns.get("device")
+    try:
+        run_probe(out_dir, name, int(inputs["seed"]) + list(PROBES).index(name), PROBES[name], ns, inputs)
+    finally:
+        if saved_device is not None:
+            ns["device"] = saved_device

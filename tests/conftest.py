@@ -1,0 +1,53 @@
+"""Shared fixtures: notebooks made from the reference by replacements kept as data, and a cache of
+grading results so that each notebook is graded once per test session."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.assignments import get_assignment
+
+TESTS = Path(__file__).parent
+SEED = 1234  # every kernel test grades with this seed, so outcomes are exact
+
+
+def load_cases(file_name: str, kind: str) -> list[dict]:
+    return tomllib.loads((TESTS / "mutants" / file_name).read_text("utf-8"))[kind]
+
+
+def apply_replacements(reference: nbformat.NotebookNode, replacements) -> nbformat.NotebookNode:
+    notebook = copy.deepcopy(reference)
+    for old, new in replacements:
+        hits = [cell for cell in notebook.cells if cell.cell_type == "code" and old in cell.source]
+        assert len(hits) == 1 and hits[0].source.count(old) == 1, f"replacement not found once: {old!r}"
+        hits[0].source = hits[0].source.replace(old, new)
+    return notebook
+
+
+@pytest.fixture(scope="session")
+def reference_xor() -> nbformat.NotebookNode:
+    return nbformat.read(get_assignment("xor").reference, as_version=4)
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    """grade(notebook) -> GradeResult, graded with SEED once per distinct notebook."""
+    from grader.grading import grade_notebook
+
+    cache: dict[str, object] = {}
+    folder = tmp_path_factory.mktemp("notebooks")
+
+    def grade(notebook: nbformat.NotebookNode, name: str, **options):
+        key = name + repr(sorted(options.items()))
+        if key not in cache:
+            path = folder / f"{name}.ipynb"
+            nbformat.write(notebook, path)
+            cache[key] = grade_notebook(path, seed=options.pop("seed", SEED), **options)
+        return cache[key]
+
+    return grade
