@@ -40,6 +40,12 @@ ASSIGNMENTS = {
             defines=("XORDataset", "ClasificadorSimple", "train_model", "eval_model",
                      "visualize_samples"),
         ),
+        Assignment(
+            name="backprop",
+            title="Backpropagation a mano",
+            defines=("sigmoid", "sigmoid_prime", "mse_loss", "mse_loss_grad", "output_delta", "hidden_delta",
+                     "layer_gradients", "backprop"),
+        ),
     )
 }
 

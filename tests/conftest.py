@@ -30,8 +30,17 @@ def apply_replacements(reference: nbformat.NotebookNode, replacements) -> nbform
 
 
 @pytest.fixture(scope="session")
-def reference_xor() -> nbformat.NotebookNode:
-    return nbformat.read(get_assignment("xor").reference, as_version=4)
+def reference():
+    """reference(name) -> the reference notebook of that assignment (a copy is made per mutant)."""
+    def read(name: str) -> nbformat.NotebookNode:
+        return nbformat.read(get_assignment(name).reference, as_version=4)
+
+    return read
+
+
+@pytest.fixture(scope="session")
+def reference_xor(reference) -> nbformat.NotebookNode:
+    return reference("xor")
 
 
 @pytest.fixture(scope="session")

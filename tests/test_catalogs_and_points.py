@@ -43,3 +43,9 @@ def test_xor_tags_are_the_judged_objects():
     assert {s.tag for s in POINTS["xor"]} == {
         "XORDataset", "ClasificadorSimple", "train_model", "eval_model", "visualize_samples",
         "state_dict", "end_to_end"}
+
+
+def test_backprop_tags_are_the_functions_and_training():
+    assert {s.tag for s in POINTS["backprop"]} == {
+        "sigmoid", "sigmoid_prime", "mse_loss", "mse_loss_grad", "output_delta", "hidden_delta",
+        "layer_gradients", "backprop", "backprop_training"}

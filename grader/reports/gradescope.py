@@ -30,7 +30,7 @@ def results_json(result: GradeResult, catalog: Catalog) -> dict[str, Any]:
                 "score": check.score,
                 "max_score": check.max_score,
                 "status": "passed" if check.passed else "failed",
-                "output": feedback_text(check.messages, catalog),
+                "output": feedback_text(check.messages + check.advice, catalog),
                 "tags": [check.tag, check.name],
             }
             for check in result.checks

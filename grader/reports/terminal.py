@@ -16,6 +16,7 @@ def summary_lines(result: GradeResult, catalog: Catalog, verbose: bool = False) 
         lines.append(f"{mark:<5} {score}  {catalog.check_title(check.name)}")
         if not check.passed or verbose:
             lines += [f"        {catalog.message(m)}" for m in check.messages]
+        lines += [f"        {catalog.message(m)}" for m in check.advice]
     if result.notes:
         lines.append("")
         lines.append(catalog.text("ui.notes") + ":")

@@ -39,6 +39,20 @@ POINTS: dict[str, tuple[CheckSpec, ...]] = {
         ("state_dict_loads_into_reference", "state_dict", 2),
         ("end_to_end_accuracy", "end_to_end", 15),
     ),
+    "backprop": _table(
+        ("sigmoid_matches_reference", "sigmoid", 7),
+        ("sigmoid_prime_matches_reference", "sigmoid_prime", 10),
+        ("mse_loss_matches_reference", "mse_loss", 6),
+        ("mse_loss_grad_matches_reference", "mse_loss_grad", 7),
+        ("output_delta_matches_reference", "output_delta", 12),
+        ("hidden_delta_matches_reference", "hidden_delta", 12),
+        ("layer_gradients_weight_gradient", "layer_gradients", 6),
+        ("layer_gradients_bias_gradient", "layer_gradients", 6),
+        ("backprop_gradient_keys_and_shapes", "backprop", 5),
+        ("backprop_matches_reference", "backprop", 10),
+        ("backprop_matches_finite_differences", "backprop", 5),
+        ("backprop_training_reaches_accuracy", "backprop_training", 14),
+    ),
 }
 
 

@@ -21,6 +21,8 @@ class Verdict:
     name: str
     passed: bool
     messages: list[Message] = field(default_factory=list)
+    # Shown whether the check passed or not, and never worth points (e.g. numerical stability).
+    advice: list[Message] = field(default_factory=list)
 
 
 @dataclass
@@ -32,6 +34,7 @@ class CheckResult:
     max_score: float
     passed: bool
     messages: list[Message]
+    advice: list[Message] = field(default_factory=list)
 
 
 @dataclass

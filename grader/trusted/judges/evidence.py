@@ -20,6 +20,8 @@ ERROR_HINTS: tuple[tuple[str, str], ...] = (
     (r"unexpected keyword argument 'num_epochs'", "hint.signature"),
     (r"Weights only load failed|WeightsUnpickler", "hint.save_state_dict"),
     (r"^NotImplementedError", "hint.not_implemented"),
+    (r"mat1 and mat2 shapes cannot be multiplied|size mismatch, got input|"
+     r"The size of tensor a \(\d+\) must match the size of tensor b", "hint.matmul_shapes"),
 )
 
 NOT_DEFINED = re.compile(r"el cuaderno no define `(\w+)`")
@@ -31,7 +33,13 @@ def error_messages(artifact: Artifact, function: str, cell_of: Callable[[int], i
         return [Message("probe_missing", {"function": function})]
     if artifact.problem is not None:
         return [Message("probe_unreadable", {"function": function})]
-    error = artifact.error or {}
+    return exception_messages(artifact.error or {}, function, cell_of)
+
+
+def exception_messages(error: dict, function: str, cell_of: Callable[[int], int | None]) -> list[Message]:
+    """An exception the probe recorded: where in the student's cells, and a hint if one fits."""
+    if not isinstance(error, dict):
+        error = {}
     kind, text = str(error.get("type", "Error")), str(error.get("message", ""))
     missing = NOT_DEFINED.search(text)
     if kind == "NameError" and missing:

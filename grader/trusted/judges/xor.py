@@ -11,6 +11,7 @@ import torch.utils.data as tud
 
 from grader.trusted.artifacts import Artifact, load_tensor_file
 from grader.trusted.compare import FLOAT32, FLOAT64, compare, dtype_text, shape_text
+from grader.trusted.judges.draws import Draw
 from grader.trusted.judges.evidence import error_messages, mismatch_message
 from grader.trusted.results import Message, Verdict
 
@@ -29,19 +30,7 @@ CellOf = Callable[[int], "int | None"]
 
 # ---------------------------------------------------------------- inputs drawn at grading time
 
-class _Draw:
-    def __init__(self, seed: int):
-        self.g = torch.Generator().manual_seed(seed)
-
-    def int(self, low: int, high: int) -> int:
-        return int(torch.randint(low, high + 1, (1,), generator=self.g))
-
-    def uniform(self, low: float, high: float) -> float:
-        return low + (high - low) * float(torch.rand(1, generator=self.g))
-
-    def normal(self, *shape: int, scale: float = 1.0, dtype=torch.float32) -> torch.Tensor:
-        return (scale * torch.randn(*shape, generator=self.g, dtype=torch.float64)).to(dtype)
-
+class _Draw(Draw):
     def xor_points(self, n: int, std: float = DEFAULT_STD) -> tuple[torch.Tensor, torch.Tensor]:
         corners = torch.randint(0, 2, (n, 2), generator=self.g).to(torch.float32)
         labels = (corners.sum(dim=1) == 1).to(torch.long)

@@ -4,8 +4,11 @@ from importlib import resources
 
 
 def probe_source(assignment: str) -> str:
-    """The helpers shared by every probe, then the assignment's own probes."""
-    folder = resources.files(__name__)
-    return folder.joinpath("common.py").read_text("utf-8") + "\n" + folder.joinpath(
-        f"{assignment}.py"
-    ).read_text("utf-8")
+    """The helpers shared by every probe, the assignment's autograd oracles if it has any, then
+    the assignment's own probes."""
+    parts = [resources.files(__name__).joinpath("common.py")]
+    oracles = resources.files("grader.oracles").joinpath(f"{assignment}.py")
+    if oracles.is_file():
+        parts.append(oracles)
+    parts.append(resources.files(__name__).joinpath(f"{assignment}.py"))
+    return "\n".join(part.read_text("utf-8") for part in parts)

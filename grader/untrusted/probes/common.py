@@ -100,3 +100,12 @@ def student_object(namespace, name):
     if name not in namespace:
         raise NameError(f"el cuaderno no define `{name}`")
     return namespace[name]
+
+
+def main(ns, name, inputs_path, out_dir):
+    """Entry point of a probe cell: run the assignment's probe ``name`` (from its PROBES)."""
+    global _OUT_DIR
+    _OUT_DIR = out_dir
+    inputs = PRISTINE.load(inputs_path, weights_only=True)  # noqa: F821
+    seed = int(inputs["seed"]) + list(PROBES).index(name)  # noqa: F821 (defined by the assignment)
+    run_probe(out_dir, name, seed, PROBES[name], ns, inputs)  # noqa: F821

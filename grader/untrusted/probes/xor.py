@@ -45,9 +45,19 @@ def describe_tensor(value):
     return {"kind": type(value).__name__}
 
 
+@contextlib.contextmanager
 def with_device(ns, device):
-    """Set the notebook's global `device`, as the lecture's train_model and eval_model read it."""
+    """The notebook's global `device` set for one call, as the lecture's train_model and eval_model
+    read it, and put back afterwards."""
+    saved = ns.get("device")
     ns["device"] = torch.device(device)
+    try:
+        yield
+    finally:
+        if saved is None:
+            ns.pop("device", None)
+        else:
+            ns["device"] = saved
 
 
 def probe_dataset_shapes(values, tensors, ns, inputs):
@@ -126,13 +136,13 @@ def probe_model_forward(values, tensors, ns, inputs):
 
 def probe_train_loop(values, tensors, ns, inputs):
     train_model = student_object(ns, "train_model")
-    with_device(ns, "cpu")
     model = GraderNet(inputs["train_state"])
     optimizer = CountingSGD(model.parameters(), lr=float(inputs["train_lr"]))
     loader = tud.DataLoader(tud.TensorDataset(inputs["train_x"], inputs["train_y"]),
                             batch_size=int(inputs["train_batch_size"]), shuffle=False)
     try:
-        train_model(model, optimizer, loader, nn.BCEWithLogitsLoss(), num_epochs=int(inputs["train_epochs"]))
+        with with_device(ns, "cpu"):
+            train_model(model, optimizer, loader, nn.BCEWithLogitsLoss(), num_epochs=int(inputs["train_epochs"]))
     finally:
         values["forward_calls"] = len(model.forward_calls)
         values["optimizer_calls"] = optimizer.counts
@@ -143,14 +153,13 @@ def probe_train_loop(values, tensors, ns, inputs):
 
 def probe_eval(values, tensors, ns, inputs):
     eval_model = student_object(ns, "eval_model")
-    with_device(ns, "cpu")
     model = GraderNet(inputs["eval_state"])
     model.train()
     loader = tud.DataLoader(tud.TensorDataset(inputs["eval_x"], inputs["eval_y"]),
                             batch_size=int(inputs["eval_batch_size"]), shuffle=False)
     buffer = io.StringIO()
     try:
-        with contextlib.redirect_stdout(buffer):
+        with contextlib.redirect_stdout(buffer), with_device(ns, "cpu"):
             result = eval_model(model, loader)
     finally:
         values["printed"] = buffer.getvalue()[-_MAX_TEXT:]
@@ -228,12 +237,12 @@ def probe_end_to_end(values, tensors, ns, inputs):
     names = ["XORDataset", "ClasificadorSimple", "train_model"]
     XORDataset, ClasificadorSimple, train_model = (student_object(ns, n) for n in names)
     device = str(inputs["device"])
-    with_device(ns, device)
     train_dataset = XORDataset(size=2500)
     loader = tud.DataLoader(train_dataset, batch_size=128, shuffle=True)
     model = ClasificadorSimple(num_inputs=2, num_hidden=4, num_outputs=1).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    train_model(model, optimizer, loader, nn.BCEWithLogitsLoss(), num_epochs=100)
+    with with_device(ns, device):
+        train_model(model, optimizer, loader, nn.BCEWithLogitsLoss(), num_epochs=100)
     model.eval()
     for name, param in model.state_dict().items():
         tensors["state." + name] = cpu_tensor(param)
@@ -253,15 +262,3 @@ PROBES = {
     "state_dict": probe_state_dict,
     "end_to_end": probe_end_to_end,
 }
-
-
-def main(ns, name, inputs_path, out_dir):
-    global _OUT_DIR
-    _OUT_DIR = out_dir
-    inputs = PRISTINE.load(inputs_path, weights_only=True)  # noqa: F821
-    saved_device = ns.get("device")
-    try:
-        run_probe(out_dir, name, int(inputs["seed"]) + list(PROBES).index(name), PROBES[name], ns, inputs)
-    finally:
-        if saved_device is not None:
-            ns["device"] = saved_device

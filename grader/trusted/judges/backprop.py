@@ -1,0 +1,543 @@
+"""Judge of the backprop exercise: cases drawn at grading time, reference answers checked against
+autograd (and backprop against finite differences), verdicts with hints for known mistakes."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+
+from grader.oracles.backprop import ORACLES, network_loss
+from grader.trusted.artifacts import Artifact
+from grader.trusted.compare import FLOAT64, Mismatch, Tolerance, compare, shape_text
+from grader.trusted.judges.draws import Draw
+from grader.trusted.judges.evidence import error_messages, exception_messages, mismatch_message
+from grader.trusted.results import Message, Verdict
+
+ASSIGNMENT = "backprop"
+FUNCTIONS = ("sigmoid", "sigmoid_prime", "mse_loss", "mse_loss_grad", "output_delta", "hidden_delta",
+             "layer_gradients", "backprop")
+PROBES = FUNCTIONS + ("backprop_training",)
+ARGUMENTS = {
+    "sigmoid": ("z",), "sigmoid_prime": ("z",), "mse_loss": ("a", "y"), "mse_loss_grad": ("a", "y"),
+    "output_delta": ("z_L", "a_L", "y"), "hidden_delta": ("W_next", "delta_next", "z"),
+    "layer_gradients": ("delta", "a_prev"), "backprop": ("params", "x", "y"),
+}
+PARAMETERS = ("W1", "b1", "W2", "b2")
+# Layer sizes (n_in, n_hidden, n_out) of the drawn networks: the lecture's 2-3-1 with a batch of one
+# and a larger batch, a 4-5-2, and a square 3-3-3, where a missing transpose keeps every shape.
+FIXED_NETWORKS = ((2, 3, 1), (2, 3, 1), (4, 5, 2), (3, 3, 3))
+# exp overflows float64 beyond 709.78, and its square beyond 354.9: both sides of both are here.
+EXTREME_Z = torch.tensor([[-900.0, -720.0, -400.0, 400.0, 720.0, 900.0]], dtype=torch.float64)
+FINITE_DIFFERENCES = Tolerance(rtol=1e-5, atol=1e-7)
+FD_STEP = 1e-6
+CLOSE_TO_MISTAKE = Tolerance(rtol=1e-6, atol=1e-9)
+# backprop_training: the grader's gradient descent on XOR. Sizes, step and epochs were chosen so
+# that the reference reaches 100 % on every drawn data set (bench/backprop_training_pass_rate.py).
+TRAINING_SIZES = (2, 8, 1)
+TRAINING_INIT_SEED = 0
+TRAINING_LR = 5.0
+TRAINING_EPOCHS = 400
+TRAINING_POINTS = 64
+TEST_POINTS = 500
+ACCURACY_THRESHOLD = 0.95
+
+CellOf = Callable[[int], "int | None"]
+
+
+# ---------------------------------------------------------------- inputs drawn at grading time
+
+def _network(draw: Draw, sizes, batch: int, scale: float = 1.0) -> list:
+    n_in, n_hidden, n_out = sizes
+    params = {
+        "W1": draw.normal(n_hidden, n_in, scale=1.5 * scale, dtype=torch.float64),
+        "b1": draw.normal(n_hidden, scale=scale, dtype=torch.float64),
+        "W2": draw.normal(n_out, n_hidden, scale=1.5 * scale, dtype=torch.float64),
+        "b2": draw.normal(n_out, scale=scale, dtype=torch.float64),
+    }
+    return [params, draw.normal(batch, n_in, scale=2.0, dtype=torch.float64), draw.rand(batch, n_out)]
+
+
+def _layers(params, x) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    z1 = x @ params["W1"].T + params["b1"]
+    a1 = torch.sigmoid(z1)
+    z2 = a1 @ params["W2"].T + params["b2"]
+    return z1, a1, z2, torch.sigmoid(z2)
+
+
+def xor_points(draw: Draw, n: int, std: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+    corners = torch.randint(0, 2, (n, 2), generator=draw.g).to(torch.float64)
+    labels = (corners.sum(dim=1) == 1).to(torch.float64).unsqueeze(1)
+    return corners + draw.normal(n, 2, scale=std, dtype=torch.float64), labels
+
+
+def training_init() -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(TRAINING_INIT_SEED)
+    n_in, n_hidden, n_out = TRAINING_SIZES
+    shapes = {"W1": (n_hidden, n_in), "b1": (n_hidden,), "W2": (n_out, n_hidden), "b2": (n_out,)}
+    return {name: torch.randn(*shape, generator=g, dtype=torch.float64) for name, shape in shapes.items()}
+
+
+def draw_inputs(seed: int, device: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(inputs the kernel gets, inputs kept hidden from it), all drawn from ``seed``. Everything
+    runs on the CPU in float64: the exercise is about formulas, not devices."""
+    draw = Draw(seed)
+    networks = list(FIXED_NETWORKS) + [(draw.int(2, 6), draw.int(2, 7), draw.int(1, 4))]
+    batches = [1] + [draw.int(2, 12) for _ in networks[1:]]
+    nets = [_network(draw, sizes, batch) for sizes, batch in zip(networks, batches)]
+    cases: dict[str, list] = {}
+    b = batches
+    cases["sigmoid"] = [[draw.normal(1, 3, scale=3.0, dtype=torch.float64)],
+                        [draw.normal(b[1], 5, scale=3.0, dtype=torch.float64)],
+                        [draw.rand(b[2], 4, low=-30.0, high=30.0)],
+                        [draw.normal(7, scale=4.0, dtype=torch.float64)]]
+    cases["sigmoid_prime"] = [[draw.normal(1, 3, scale=3.0, dtype=torch.float64)],
+                              [draw.normal(b[1], 5, scale=3.0, dtype=torch.float64)],
+                              [draw.rand(b[2], 4, low=-30.0, high=30.0)],
+                              [draw.normal(7, scale=4.0, dtype=torch.float64)]]
+    outputs = [_layers(params, x)[3] for params, x, _ in nets]
+    cases["mse_loss"] = [[a, y] for a, (_, _, y) in zip(outputs, nets)]
+    cases["mse_loss_grad"] = [[a, draw.rand(*a.shape)] for a in outputs]
+    cases["output_delta"] = []
+    cases["hidden_delta"] = []
+    cases["layer_gradients"] = []
+    for params, x, y in nets:
+        z1, a1, z2, a2 = _layers(params, x)
+        cases["output_delta"].append([z2, a2, y])
+        cases["hidden_delta"].append([params["W2"], draw.normal(*z2.shape, dtype=torch.float64), z1])
+        cases["layer_gradients"].append([draw.normal(*z1.shape, dtype=torch.float64), x])
+    cases["backprop"] = nets
+    extreme_z = torch.cat([EXTREME_Z, draw.rand(2, 6, low=200.0, high=800.0),
+                           -draw.rand(2, 6, low=200.0, high=800.0), draw.normal(1, 6, dtype=torch.float64)])
+    z_out = torch.cat([EXTREME_Z.view(3, 2), draw.rand(1, 2, low=200.0, high=800.0),
+                       -draw.rand(1, 2, low=200.0, high=800.0)])
+    extreme = {
+        "sigmoid": [[extreme_z]],
+        "sigmoid_prime": [[extreme_z.clone()]],
+        "output_delta": [[z_out, torch.sigmoid(z_out), draw.rand(*z_out.shape)]],
+        "hidden_delta": [[draw.normal(2, 6, dtype=torch.float64),
+                          draw.normal(len(extreme_z), 2, dtype=torch.float64), extreme_z.clone()]],
+        "backprop": [_network(draw, (2, 3, 1), 4, scale=100.0)],
+    }
+    train_x, train_y = xor_points(draw, TRAINING_POINTS)
+    test_x, test_y = xor_points(draw, TEST_POINTS)
+    inputs = {
+        "seed": seed,
+        "cases": cases,
+        "extreme": extreme,
+        "train": {"init": training_init(), "x": train_x, "y": train_y, "lr": TRAINING_LR,
+                  "epochs": TRAINING_EPOCHS},
+    }
+    return inputs, {"test_x": test_x, "test_y": test_y}
+
+
+# ---------------------------------------------------------------- what the reference expects
+
+class ReferenceDisagrees(RuntimeError):
+    """The reference notebook and autograd (or finite differences) give different answers."""
+
+
+def expected(inputs: dict[str, Any], ref) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for name in FUNCTIONS:
+        results = []
+        for index, arguments in enumerate(inputs["cases"][name]):
+            got = _as_parts(name, getattr(ref, name)(*_copies(arguments)))
+            truth = _as_parts(name, ORACLES[name](*_copies(arguments)))
+            for part, value in truth.items():
+                if compare(got.get(part), value, FLOAT64) is not None:
+                    raise ReferenceDisagrees(f"reference {name} case {index} part {part} differs from autograd")
+            results.append(got)
+        answers[name] = results
+    for name, cases in inputs["extreme"].items():
+        for index, arguments in enumerate(cases):
+            parts = _as_parts(name, getattr(ref, name)(*_copies(arguments)))
+            if not all(bool(torch.isfinite(value).all()) for value in parts.values()):
+                raise ReferenceDisagrees(f"reference {name} is not finite on extreme case {index}")
+    answers["finite_differences"] = []
+    for index, (params, x, y) in enumerate(inputs["cases"]["backprop"]):
+        numeric = finite_differences(params, x, y)
+        for part, value in numeric.items():
+            if compare(answers["backprop"][index][part], value, FINITE_DIFFERENCES) is not None:
+                raise ReferenceDisagrees(f"reference backprop case {index} {part} differs from finite differences")
+        answers["finite_differences"].append(numeric)
+    return answers
+
+
+def _copies(arguments: list) -> list:
+    return [{k: v.clone() for k, v in a.items()} if isinstance(a, dict) else a.clone() for a in arguments]
+
+
+def _as_parts(name: str, result) -> dict[str, torch.Tensor]:
+    if name == "layer_gradients":
+        return {"dW": result[0], "db": result[1]}
+    if name == "backprop":
+        return {key: result[key] for key in PARAMETERS}
+    return {"out": result}
+
+
+def finite_differences(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Central differences of the network's loss, one parameter entry at a time."""
+    grads = {}
+    for name in PARAMETERS:
+        grad = torch.zeros_like(params[name])
+        flat = grad.view(-1)
+        for i in range(flat.numel()):
+            shifted = {k: v.clone() for k, v in params.items()}
+            shifted[name].view(-1)[i] += FD_STEP
+            up = float(network_loss(shifted, x, y))
+            shifted[name].view(-1)[i] -= 2 * FD_STEP
+            down = float(network_loss(shifted, x, y))
+            flat[i] = (up - down) / (2 * FD_STEP)
+        grads[name] = grad
+    return grads
+
+
+# ---------------------------------------------------------------- verdicts
+
+def judge(artifacts: dict[str, Artifact], inputs: dict[str, Any], hidden: dict[str, Any],
+          answers: dict[str, Any], ref, cell_of: CellOf) -> list[Verdict]:
+    judged: list[tuple[str, Verdict]] = []
+    for name in FUNCTIONS[:-2]:
+        judged.append((name, _judge_function(name, f"{name}_matches_reference", artifacts[name], inputs,
+                                             answers, cell_of, parts=("out",))))
+    for check, part in (("layer_gradients_weight_gradient", "dW"), ("layer_gradients_bias_gradient", "db")):
+        judged.append(("layer_gradients", _judge_function("layer_gradients", check, artifacts["layer_gradients"],
+                                                          inputs, answers, cell_of, parts=(part,))))
+    failed_helpers = sorted({function for function, verdict in judged if not verdict.passed},
+                            key=FUNCTIONS.index)
+    verdicts = [verdict for _, verdict in judged]
+    verdicts += _judge_backprop(artifacts["backprop"], inputs, answers, cell_of, failed_helpers)
+    verdicts.append(_judge_training(artifacts["backprop_training"], inputs, hidden, cell_of))
+    return verdicts
+
+
+def _call_text(name: str, arguments: list) -> str:
+    shown = []
+    for label, value in zip(ARGUMENTS[name], arguments):
+        if isinstance(value, dict):
+            sizes = (value["W1"].shape[1], value["W1"].shape[0], value["W2"].shape[0])
+            shown.append(f"{label} {'-'.join(str(n) for n in sizes)}")
+        else:
+            shown.append(f"{label} {shape_text(value.shape)}")
+    return f"{name}({', '.join(shown)})"
+
+
+def _outcomes(artifact: Artifact, prefix: str) -> list[dict]:
+    found = artifact.values.get(prefix)
+    return [o if isinstance(o, dict) else {} for o in found] if isinstance(found, list) else []
+
+
+def _student_parts(name: str, artifact: Artifact, key: str, outcome: dict) -> tuple[dict[str, Any], list[Message]]:
+    """The student's result split like the reference's, or why it cannot be."""
+    result = outcome.get("result") if isinstance(outcome.get("result"), dict) else {}
+    kind = str(result.get("kind", "?"))
+    if name == "layer_gradients":
+        if kind not in ("tuple", "list") or result.get("len") != 2:
+            return {}, [Message("not_pair", {"got": kind, "length": result.get("len", "-")})]
+        return {"dW": artifact.tensors.get(f"{key}.0"), "db": artifact.tensors.get(f"{key}.1")}, []
+    if name == "backprop":
+        if kind != "dict":
+            return {}, [Message("not_dict", {"got": kind})]
+        return {p: artifact.tensors.get(f"{key}.{p}") for p in PARAMETERS}, []
+    if kind == "ndarray":
+        return {}, [Message("numpy_result", {"function": name})]
+    number = kind in ("float", "int") and name == "mse_loss"  # a Python number is a fine scalar loss
+    if not (result.get("tensor") is True or number) or key not in artifact.tensors:
+        return {}, [Message("not_tensor", {"function": name, "got": kind})]
+    return {"out": artifact.tensors[key]}, []
+
+
+def _judge_function(name: str, check: str, artifact: Artifact, inputs, answers, cell_of: CellOf,
+                    parts: tuple[str, ...]) -> Verdict:
+    """Every case of ``name`` against the reference, reporting the first that fails."""
+    if not artifact.ok:
+        return Verdict(check, False, error_messages(artifact, name, cell_of), _stability_advice(name, artifact, inputs))
+    cases, outcomes = inputs["cases"][name], _outcomes(artifact, "case")
+    failures: list[list[Message]] = []
+    for index, arguments in enumerate(cases):
+        outcome = outcomes[index] if index < len(outcomes) else {}
+        problem = _case_problem(name, artifact, f"case{index}", outcome, arguments, answers[name][index],
+                                parts, cell_of)
+        if problem:
+            failures.append(problem)
+    messages: list[Message] = []
+    if artifact.values.get("autograd") is True:
+        messages.append(Message("uses_autograd", {"function": name}))
+    messages += _first_failure(name, failures, len(cases))
+    return Verdict(check, not messages, messages, _stability_advice(name, artifact, inputs))
+
+
+def _first_failure(name: str, failures: list[list[Message]], total: int) -> list[Message]:
+    """The first failing case in full, plus the hints that only later cases revealed (a missing
+    transpose raises on most shapes and only shows as a wrong value on a square one)."""
+    if not failures:
+        return []
+    messages = [Message("cases_failed", {"function": name, "failed": len(failures), "total": total})]
+    messages += failures[0]
+    for failure in failures[1:]:
+        messages += [m for m in failure if m.key.startswith("hint.") and m not in messages]
+    return messages
+
+
+def _case_problem(name: str, artifact: Artifact, key: str, outcome: dict, arguments: list,
+                  want: dict[str, torch.Tensor], parts: tuple[str, ...], cell_of: CellOf,
+                  tolerance: Tolerance = FLOAT64) -> list[Message]:
+    call = Message("case_call", {"call": _call_text(name, arguments)})
+    if "error" in outcome:
+        return [call] + exception_messages(outcome["error"], name, cell_of)
+    if "result" not in outcome:
+        return [call, Message("case_not_run")]
+    got, problems = _student_parts(name, artifact, key, outcome)
+    if problems:
+        return [call] + problems
+    for part in parts:
+        mismatch = compare(got.get(part), want[part], tolerance, check_dtype=True)
+        if mismatch is not None:
+            what = name if part == "out" else f"{name}: {part}"
+            return [call, mismatch_message(mismatch, what)] + _hints(name, part, arguments, got.get(part), want)
+    return []
+
+
+def _stability_advice(name: str, artifact: Artifact, inputs) -> list[Message]:
+    """Advice, never points: what happens at |z| in the hundreds, for a function that runs on the
+    ordinary cases (when it does not, the student has more pressing feedback)."""
+    cases = inputs["extreme"].get(name)
+    if not cases or artifact.values.get("extreme") is None:
+        return []
+    if not all("result" in outcome for outcome in _outcomes(artifact, "case")):
+        return []
+    for index, (arguments, outcome) in enumerate(zip(cases, _outcomes(artifact, "extreme"))):
+        call = _call_text(name, arguments)
+        if "error" in outcome:
+            return [Message("advice.unstable_raised", {"call": call, "type": str(outcome["error"].get("type", ""))
+                                                       if isinstance(outcome["error"], dict) else ""})]
+        found = [t for k, t in artifact.tensors.items() if k == f"extreme{index}" or k.startswith(f"extreme{index}.")]
+        if any(t.is_floating_point() and not bool(torch.isfinite(t).all()) for t in found):
+            return [Message("advice.unstable", {"call": call})]
+    return []
+
+
+# ---------------------------------------------------------------- hints for known mistakes
+
+def _hints(name: str, part: str, arguments: list, got, want: dict[str, torch.Tensor]) -> list[Message]:
+    """A hint when the wrong answer equals what a known mistake gives on the same inputs."""
+    if not isinstance(got, torch.Tensor) or not got.is_floating_point():
+        return []
+    got = got.to(torch.float64)
+    for key, candidate in _mistakes(name, part, arguments, want):
+        if candidate is not None and tuple(candidate.shape) == tuple(got.shape) \
+                and compare(got, candidate, CLOSE_TO_MISTAKE) is None:
+            return [Message(key, {"function": name})]
+    return []
+
+
+def _mistakes(name: str, part: str, arguments: list, want: dict[str, torch.Tensor]):
+    s = torch.sigmoid
+    expected = want[part]
+    if name == "backprop":
+        yield from _backprop_mistakes(part, arguments, want)
+        return
+    if name == "sigmoid":
+        (z,) = arguments
+        yield "hint.sigmoid_sign", s(-z)
+    elif name == "sigmoid_prime":
+        (z,) = arguments
+        a = s(z)
+        yield "hint.slide_typo", a * z * (1 - a)
+        yield "hint.prime_takes_z", z * (1 - z)
+        yield "hint.prime_is_sigmoid", a
+    elif name == "mse_loss":
+        a, y = arguments
+        yield "hint.mse_half", ((y - a) ** 2).sum()
+        yield "hint.mean_not_sum", 0.5 * ((y - a) ** 2).mean()
+        yield "hint.mean_not_sum", ((y - a) ** 2).mean()
+        yield "hint.mean_not_sum", 0.5 * ((y - a) ** 2).sum() / len(a)
+    elif name == "mse_loss_grad":
+        a, y = arguments
+        yield "hint.flipped_sign", y - a
+        yield "hint.factor_two", 2 * (a - y)
+        yield "hint.mean_not_sum", (a - y) / len(a)
+        yield "hint.mean_not_sum", (a - y) / a.numel()
+    elif name == "output_delta":
+        z, a, y = arguments
+        yield "hint.flipped_sign", -expected
+        yield "hint.slide_typo", (a - y) * a * z * (1 - a)
+        yield "hint.prime_of_activation", (a - y) * s(a) * (1 - s(a))
+        yield "hint.missing_prime", a - y
+    elif name == "hidden_delta":
+        W, delta, z = arguments
+        a = s(z)
+        if W.shape[0] == W.shape[1]:
+            yield "hint.transpose", (delta @ W.T) * a * (1 - a)
+        yield "hint.flipped_sign", -expected
+        yield "hint.missing_prime", delta @ W
+        yield "hint.slide_typo", (delta @ W) * a * z * (1 - a)
+        yield "hint.prime_of_activation", (delta @ W) * s(a) * (1 - s(a))
+    elif name == "layer_gradients" and part == "dW":
+        delta, a_prev = arguments
+        yield "hint.transpose", a_prev.T @ delta
+        yield "hint.flipped_sign", -expected
+        yield "hint.mean_not_sum", expected / len(delta)
+    elif name == "layer_gradients":
+        delta, _ = arguments
+        yield "hint.bias_not_summed", delta
+        yield "hint.bias_not_summed", delta.sum(dim=1)
+        yield "hint.flipped_sign", -expected
+        yield "hint.mean_not_sum", expected / len(delta)
+
+
+def _backprop_mistakes(part: str, arguments: list, want: dict[str, torch.Tensor]):
+    params, x, y = arguments
+    expected = want[part]
+    z1, a1, z2, a2 = _layers(params, x)
+    typo = _backprop_with(params, x, y, lambda z: torch.sigmoid(z) * z * (1 - torch.sigmoid(z)))
+    yield "hint.slide_typo", typo[part]
+    yield "hint.flipped_sign", -expected
+    if expected.dim() == 2:
+        yield "hint.transpose", expected.T
+    yield "hint.mean_not_sum", expected / len(x)
+    if part.startswith("b"):
+        delta2 = (a2 - y) * a2 * (1 - a2)
+        delta1 = (delta2 @ params["W2"]) * a1 * (1 - a1)
+        yield "hint.bias_not_summed", delta2 if part == "b2" else delta1
+
+
+def _backprop_with(params, x, y, prime) -> dict[str, torch.Tensor]:
+    z1, a1, z2, a2 = _layers(params, x)
+    delta2 = (a2 - y) * prime(z2)
+    delta1 = (delta2 @ params["W2"]) * prime(z1)
+    return {"W1": delta1.T @ x, "b1": delta1.sum(0), "W2": delta2.T @ a1, "b2": delta2.sum(0)}
+
+
+# ---------------------------------------------------------------- backprop and its training
+
+def _judge_backprop(artifact: Artifact, inputs, answers, cell_of: CellOf, failed_helpers: list[str]) -> list[Verdict]:
+    names = ("backprop_gradient_keys_and_shapes", "backprop_matches_reference",
+             "backprop_matches_finite_differences")
+    advice = _stability_advice("backprop", artifact, inputs)
+    if not artifact.ok:
+        messages = error_messages(artifact, "backprop", cell_of)
+        return [Verdict(name, False, messages, advice if name == names[0] else []) for name in names]
+    cases, outcomes = inputs["cases"]["backprop"], _outcomes(artifact, "case")
+    shape_fail: list[list[Message]] = []
+    value_fail: list[list[Message]] = []
+    fd_fail: list[list[Message]] = []
+    for index, arguments in enumerate(cases):
+        outcome = outcomes[index] if index < len(outcomes) else {}
+        key = f"case{index}"
+        shapes = _backprop_shape_problem(artifact, key, outcome, arguments, answers["backprop"][index], cell_of)
+        if shapes:
+            shape_fail.append(shapes)
+        values = _case_problem("backprop", artifact, key, outcome, arguments, answers["backprop"][index],
+                               PARAMETERS, cell_of)
+        if values:
+            value_fail.append(values + _layer_hint(artifact, key, answers["backprop"][index]))
+        numeric = _case_problem("backprop", artifact, key, outcome, arguments, answers["finite_differences"][index],
+                                PARAMETERS, cell_of, tolerance=FINITE_DIFFERENCES)
+        if numeric:
+            fd_fail.append(numeric)
+    autograd = [Message("uses_autograd", {"function": "backprop"})] if artifact.values.get("autograd") is True else []
+
+    def verdict(name: str, failures: list[list[Message]], extra: list[Message]) -> Verdict:
+        messages = autograd + _first_failure("backprop", failures, len(cases))
+        return Verdict(name, not messages, messages, extra)
+
+    own_advice = _own_helpers_advice(artifact, answers, failed_helpers) if not value_fail else []
+    mutated = [Message("advice.params_modified")] if any(
+        0 in o.get("changed_inputs", []) for o in outcomes if isinstance(o.get("changed_inputs"), list)) else []
+    return [verdict(names[0], shape_fail, advice), verdict(names[1], value_fail, own_advice + mutated),
+            verdict(names[2], fd_fail, [])]
+
+
+def _backprop_shape_problem(artifact: Artifact, key: str, outcome: dict, arguments: list,
+                            want: dict[str, torch.Tensor], cell_of: CellOf) -> list[Message]:
+    call = Message("case_call", {"call": _call_text("backprop", arguments)})
+    if "error" in outcome:
+        return [call] + exception_messages(outcome["error"], "backprop", cell_of)
+    got, problems = _student_parts("backprop", artifact, key, outcome)
+    if problems:
+        return [call] + problems
+    result = outcome.get("result", {})
+    keys = result.get("keys") if isinstance(result.get("keys"), list) else []
+    if sorted(str(k) for k in keys) != sorted(PARAMETERS):
+        return [call, Message("gradient_keys", {"got": ", ".join(str(k) for k in keys) or "-",
+                                                "expected": ", ".join(PARAMETERS)})]
+    params = arguments[0]
+    for name in PARAMETERS:
+        tensor = got.get(name)
+        if not isinstance(tensor, torch.Tensor) or tuple(tensor.shape) != tuple(params[name].shape):
+            shown = shape_text(tensor.shape) if isinstance(tensor, torch.Tensor) else type(tensor).__name__
+            messages = [call, Message("gradient_shape", {"param": name, "got": shown,
+                                                         "expected": shape_text(params[name].shape)})]
+            return messages + _hints("backprop", name, arguments, tensor, want)
+    return []
+
+
+def _layer_hint(artifact: Artifact, key: str, want: dict[str, torch.Tensor]) -> list[Message]:
+    """Output layer right and hidden layer wrong: the mistake is in propagating delta back."""
+    right = {name: compare(artifact.tensors.get(f"{key}.{name}"), want[name], FLOAT64) is None for name in PARAMETERS}
+    if right["W2"] and right["b2"] and not (right["W1"] and right["b1"]):
+        return [Message("hint.backprop_hidden_layer")]
+    return []
+
+
+def _own_helpers_advice(artifact: Artifact, answers, failed_helpers: list[str]) -> list[Message]:
+    """backprop is right with the grader's helpers; is it also right with the student's own?"""
+    outcomes = _outcomes(artifact, "own")
+    if not outcomes:
+        return []
+    outcome, want = outcomes[0], answers["backprop"][-1]
+    wrong = "error" in outcome or any(
+        compare(artifact.tensors.get(f"own0.{name}"), want[name], FLOAT64) is not None for name in PARAMETERS)
+    if not wrong:
+        return []
+    if failed_helpers:
+        return [Message("advice.own_helpers_wrong", {"functions": ", ".join(f"`{f}`" for f in failed_helpers)})]
+    return [Message("advice.own_helpers_differ")]
+
+
+def _judge_training(artifact: Artifact, inputs, hidden, cell_of: CellOf) -> Verdict:
+    name = "backprop_training_reaches_accuracy"
+    if not artifact.ok:
+        return Verdict(name, False, error_messages(artifact, "backprop", cell_of))
+    messages: list[Message] = []
+    if artifact.values.get("autograd") is True:
+        messages.append(Message("uses_autograd", {"function": "backprop"}))
+    problem = artifact.values.get("problem")
+    if isinstance(problem, dict):
+        return Verdict(name, False, messages + [_training_problem(problem)])
+    params = {p: artifact.tensors.get(f"final.{p}") for p in PARAMETERS}
+    init = inputs["train"]["init"]
+    if any(not isinstance(params[p], torch.Tensor) or params[p].shape != init[p].shape
+           or not params[p].is_floating_point() for p in PARAMETERS):
+        return Verdict(name, False, messages + [Message("training_no_parameters")])
+    if not all(bool(torch.isfinite(params[p]).all()) for p in PARAMETERS):
+        return Verdict(name, False, messages + [Message("training_not_finite")])
+    with torch.no_grad():
+        output = _layers({p: v.to(torch.float64) for p, v in params.items()}, hidden["test_x"])[3]
+    accuracy = float(((output >= 0.5).to(torch.float64) == hidden["test_y"]).to(torch.float64).mean())
+    details = {"accuracy": f"{100 * accuracy:.2f}", "threshold": f"{100 * ACCURACY_THRESHOLD:.0f}",
+               "n": len(hidden["test_y"]), "epochs": TRAINING_EPOCHS,
+               "sizes": "-".join(str(n) for n in TRAINING_SIZES)}
+    if accuracy >= ACCURACY_THRESHOLD and not messages:
+        return Verdict(name, True, [Message("training_reached", details)])
+    return Verdict(name, False, messages + [Message("training_low", details)])
+
+
+def _training_problem(problem: dict) -> Message:
+    """backprop returned something the update W <- W - lr * dW cannot use."""
+    epoch, kind = problem.get("epoch", "?"), problem.get("kind")
+    if kind == "not_dict":
+        return Message("training_not_dict", {"epoch": epoch, "got": str(problem.get("got"))[:60]})
+    if kind == "missing_key":
+        return Message("training_missing_key", {"epoch": epoch, "key": str(problem.get("key"))[:20]})
+    return Message("training_gradient_shape", {
+        "epoch": epoch, "key": str(problem.get("key"))[:20],
+        "got": _shape_or_text(problem.get("got")), "expected": _shape_or_text(problem.get("expected"))})
+
+
+def _shape_or_text(value: Any) -> str:
+    if isinstance(value, list) and all(isinstance(n, int) for n in value):
+        return shape_text(value)
+    return str(value)[:60]

@@ -1,0 +1,171 @@
+# Probes of the backprop exercise, executed inside the student's kernel after common.py and the
+# autograd oracles (grader/oracles/backprop.py). Each calls one student function on the cases the
+# grader drew, with every other function of the exercise replaced by its oracle, so that a wrong
+# helper costs points only where it is judged.
+import time
+
+_ABSENT = object()
+_MAX_PARTS = 16
+
+
+@contextlib.contextmanager
+def grader_helpers(ns, judged):
+    """The notebook's other exercise functions replaced by the oracles while ``judged`` runs."""
+    saved = {}
+    for name, oracle in ORACLES.items():  # noqa: F821 (from the oracles)
+        if name != judged:
+            saved[name] = ns.get(name, _ABSENT)
+            ns[name] = oracle
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is _ABSENT:
+                ns.pop(name, None)
+            else:
+                ns[name] = value
+
+
+@contextlib.contextmanager
+def watching_autograd(seen):
+    """Notes in ``seen`` any use of autograd (torch.func and Tensor.backward go through these)."""
+    saved = torch.autograd.grad, torch.autograd.backward
+
+    def grad(*args, **kwargs):
+        seen["autograd"] = True
+        return saved[0](*args, **kwargs)
+
+    def backward(*args, **kwargs):
+        seen["autograd"] = True
+        return saved[1](*args, **kwargs)
+
+    torch.autograd.grad, torch.autograd.backward = grad, backward
+    try:
+        yield
+    finally:
+        torch.autograd.grad, torch.autograd.backward = saved
+
+
+def as_cpu_tensor(value):
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu").clone()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return torch.tensor(float(value), dtype=torch.float64)
+    if type(value).__module__ == "numpy" and hasattr(value, "shape"):
+        import numpy
+        return torch.from_numpy(numpy.array(value, dtype=numpy.float64))
+    return None
+
+
+def record_result(tensors, key, result):
+    """What came back, described for JSON; its tensors kept under key, key.0, key.W1, ..."""
+    if isinstance(result, dict):
+        items = list(result.items())[:_MAX_PARTS]
+        for name, part in items:
+            tensor = as_cpu_tensor(part)
+            if tensor is not None:
+                tensors[f"{key}.{name}"] = tensor
+        return {"kind": "dict", "keys": [str(name)[:40] for name, _ in items],
+                "parts": {str(name)[:40]: type(part).__name__ for name, part in items}}
+    if isinstance(result, (tuple, list)):
+        for index, part in enumerate(result[:_MAX_PARTS]):
+            tensor = as_cpu_tensor(part)
+            if tensor is not None:
+                tensors[f"{key}.{index}"] = tensor
+        return {"kind": type(result).__name__, "len": len(result),
+                "parts": [type(part).__name__ for part in result[:_MAX_PARTS]]}
+    tensor = as_cpu_tensor(result)
+    if tensor is not None:
+        tensors[key] = tensor
+    return {"kind": type(result).__name__, "tensor": isinstance(result, torch.Tensor)}
+
+
+def _copy(argument):
+    if isinstance(argument, dict):
+        return {name: value.clone() for name, value in argument.items()}
+    return argument.clone()
+
+
+def _changed(before, after):
+    if isinstance(before, dict):
+        return any(_changed(before[k], after.get(k)) for k in before) if isinstance(after, dict) else True
+    return not (isinstance(after, torch.Tensor) and after.shape == before.shape and torch.equal(after, before))
+
+
+def call_cases(values, tensors, ns, name, cases, prefix, substitute=True):
+    """Call the student's ``name`` on each case; a case that raises does not stop the others."""
+    function = student_object(ns, name)  # noqa: F821 (common.py)
+    outcomes, seen = [], {}
+    for index, arguments in enumerate(cases):
+        outcome = {}
+        given = [_copy(a) for a in arguments]
+        began = time.perf_counter()
+        try:
+            helpers = grader_helpers(ns, name) if substitute else contextlib.nullcontext()
+            with helpers, watching_autograd(seen):
+                result = function(*given)
+            outcome["result"] = record_result(tensors, f"{prefix}{index}", result)
+        except ProbeTimeout:  # noqa: F821 (common.py): the whole probe is out of time
+            raise
+        except Exception as exc:
+            outcome["error"] = describe_exception(exc)  # noqa: F821 (common.py)
+        outcome["seconds"] = round(time.perf_counter() - began, 4)
+        outcome["changed_inputs"] = [i for i, (a, g) in enumerate(zip(arguments, given)) if _changed(a, g)]
+        outcomes.append(outcome)
+    values[prefix] = outcomes
+    values.setdefault("autograd", False)
+    values["autograd"] = values["autograd"] or bool(seen)
+
+
+def probe_function(name):
+    def probe(values, tensors, ns, inputs):
+        call_cases(values, tensors, ns, name, inputs["cases"][name], "case")
+        if name in inputs["extreme"]:
+            call_cases(values, tensors, ns, name, inputs["extreme"][name], "extreme")
+        if name == "backprop":
+            # With the student's own helpers too: not scored, it tells which helper breaks it.
+            call_cases(values, tensors, ns, name, inputs["cases"][name][-1:], "own", substitute=False)
+    return probe
+
+
+def probe_backprop_training(values, tensors, ns, inputs):
+    """The grader's gradient-descent loop, driven by the student's backprop."""
+    backprop = student_object(ns, "backprop")  # noqa: F821 (common.py)
+    train = inputs["train"]
+    params = {k: v.clone() for k, v in train["init"].items()}
+    x, y = train["x"], train["y"]
+    step = float(train["lr"]) / len(x)
+    seen = {}
+    values["epochs_done"] = 0
+    with grader_helpers(ns, "backprop"), watching_autograd(seen):
+        for epoch in range(int(train["epochs"])):
+            grads = backprop({k: v.clone() for k, v in params.items()}, x.clone(), y.clone())
+            problem = _gradient_problem(grads, params)
+            if problem:
+                values["problem"] = dict(problem, epoch=epoch)
+                break
+            params = {k: params[k] - step * torch.as_tensor(grads[k]).to(params[k].dtype) for k in params}
+            values["epochs_done"] = epoch + 1
+    values["autograd"] = bool(seen)
+    for name, value in params.items():
+        tensors["final." + name] = value.clone()
+
+
+def _gradient_problem(grads, params):
+    if not isinstance(grads, dict):
+        return {"kind": "not_dict", "got": type(grads).__name__}
+    for name, value in params.items():
+        if name not in grads:
+            return {"kind": "missing_key", "key": name}
+        got = as_cpu_tensor(grads[name])
+        if got is None or tuple(got.shape) != tuple(value.shape):
+            return {"kind": "shape", "key": name,
+                    "got": list(got.shape) if got is not None else type(grads[name]).__name__,
+                    "expected": list(value.shape)}
+    return None
+
+
+FUNCTIONS = ("sigmoid", "sigmoid_prime", "mse_loss", "mse_loss_grad", "output_delta", "hidden_delta",
+             "layer_gradients", "backprop")
+PROBES = {name: probe_function(name) for name in FUNCTIONS}
+PROBES["backprop_training"] = probe_backprop_training
