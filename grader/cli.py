@@ -49,10 +49,22 @@ def submit(notebook: Path, assignment: str | None, seed: int | None, device: str
         click.echo(f"grade: error: {err}", err=True)
         sys.exit(err.exit_code)
     messages = catalog(lang)
+    if result.isolation != "bubblewrap":
+        click.echo("grade: warning: the notebook ran without the sandbox (see `grade doctor`)", err=True)
     click.echo("\n".join(summary_lines(result, messages, verbose=verbose)))
     if json_path is not None:
         _write_atomically(json_path, json.dumps(results_json(result, messages), ensure_ascii=False, indent=2))
     sys.exit(0 if result.full_marks else 1)
+
+
+@main.command()
+def doctor() -> None:
+    """Say what isolation student code gets on this machine, and what is missing."""
+    from grader.untrusted import sandbox
+
+    isolation = sandbox.detect()
+    click.echo("\n".join(isolation.describe()))
+    sys.exit(0 if isolation.mode == "bubblewrap" else 1)
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -27,6 +27,7 @@ from grader.trusted.artifacts import Artifact, load_artifact
 from grader.trusted.results import CheckResult, GradeResult, Message, Verdict
 from grader.trusted.points import checks_of
 from grader.untrusted.probes import probe_source
+from grader.untrusted import sandbox
 from grader.untrusted.runner import CellOutcome, KernelSession, Limits, NotebookRun
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -82,12 +83,12 @@ async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assign
     with tempfile.TemporaryDirectory(prefix="grader-") as tmp, \
             concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         job = Path(tmp)
-        workdir = job / "work"
-        workdir.mkdir()
+        isolation = sandbox.detect()
+        sandbox.prepare_job(job, isolation)
         preparing = pool.submit(_prepare, assignment, seed, device, limits.torch_threads)
         artifacts: dict[str, Artifact] = {}
         probe_cells: dict[str, CellOutcome] = {}
-        async with KernelSession(notebook, workdir, limits, seed, log=job / "kernel.log") as kernel:
+        async with KernelSession(notebook, job, limits, seed, isolation) as kernel:
             run = await kernel.run_notebook()
             prepared = await asyncio.wrap_future(preparing)
             import torch
@@ -98,6 +99,7 @@ async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assign
             for name in prepared.judge.PROBES:
                 out_dir = job / f"probe-{secrets.token_hex(8)}"
                 out_dir.mkdir()
+                sandbox.hand_over(out_dir, isolation)
                 outcome = await kernel.run_probe(source, name, inputs_path, out_dir)
                 probe_cells[name] = outcome
                 # Only a probe whose cell finished may speak; a crash leaves whatever the
@@ -113,11 +115,12 @@ async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assign
         score=sum(c.score for c in checks),
         max_score=sum(c.max_score for c in checks),
         checks=checks,
-        notes=_run_notes(run, probe_cells),
+        notes=_run_notes(run, probe_cells, kernel.memory_limit_hit, limits),
         seed=seed,
         device=prepared.device,
         seconds=time.monotonic() - started,
         grader_version=__version__,
+        isolation=isolation.mode,
     )
 
 
@@ -135,8 +138,11 @@ def _score(assignment: str, verdicts: list[Verdict]) -> list[CheckResult]:
     return checks
 
 
-def _run_notes(run: NotebookRun, probe_cells: dict[str, CellOutcome]) -> list[Message]:
+def _run_notes(run: NotebookRun, probe_cells: dict[str, CellOutcome], memory_limit_hit: bool,
+               limits: Limits) -> list[Message]:
     notes = []
+    if memory_limit_hit:
+        notes.append(Message("memory_limit", {"megabytes": limits.memory_mb}))
     for cell in run.cells:
         if cell.status == "error":
             notes.append(Message("cell_error", {"cell": cell.index + 1, "type": cell.error_type,

@@ -23,5 +23,6 @@ def summary_lines(result: GradeResult, catalog: Catalog, verbose: bool = False) 
         lines += [f"  - {catalog.message(n)}" for n in result.notes]
     lines.append("")
     lines.append(f"{catalog.text('ui.total')}: {_points(result.score)}/{_points(result.max_score)}"
-                 f"  ({result.assignment}, seed {result.seed}, {result.device}, {result.seconds:.1f} s)")
+                 f"  ({result.assignment}, seed {result.seed}, {result.device}, {result.seconds:.1f} s,"
+                 f" {result.isolation})")
     return lines

@@ -13,10 +13,14 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from grader.untrusted import sandbox
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _MAX_ERROR_TEXT = 3000
@@ -28,6 +32,23 @@ class Limits:
     notebook_timeout_s: float = 600.0
     probe_timeout_s: float = 400.0
     torch_threads: int = 1
+    memory_mb: int = 4096
+    max_processes: int = 256
+    max_file_mb: int = 256
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """Launches the kernel inside the sandbox's command; the connection file is handed over to
+    the sandbox's uid once written."""
+
+    wrapper: list[str] = []
+    connection_owner: Callable[[Path], None] | None = None
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        command = super().format_kernel_cmd(extra_arguments)
+        if self.connection_owner is not None:
+            self.connection_owner(Path(self.connection_file))
+        return list(self.wrapper) + command
 
 
 @dataclass
@@ -97,11 +118,13 @@ def _error_outcome(index: int, cell: nbformat.NotebookNode) -> CellOutcome:
 class KernelSession:
     """One kernel for one submission: the notebook's cells, then probe code."""
 
-    def __init__(self, notebook: nbformat.NotebookNode, workdir: Path, limits: Limits, seed: int,
-                 log: Path):
+    def __init__(self, notebook: nbformat.NotebookNode, job: Path, limits: Limits, seed: int,
+                 isolation: sandbox.Isolation):
+        """``job`` is a folder prepared by ``sandbox.prepare_job``; the kernel runs in job/work."""
         self.notebook = notebook
         self.limits = limits
         self.seed = seed
+        self.isolation = isolation
         self.client = NotebookClient(
             notebook,
             kernel_name="python3",
@@ -110,27 +133,56 @@ class KernelSession:
             interrupt_on_timeout=True,
             record_timing=False,
             shutdown_kernel="immediate",
-            resources={"metadata": {"path": str(workdir)}},
+            resources={"metadata": {"path": str(job / "work")}},
+            kernel_manager_class=SandboxedKernelManager,
         )
-        self._kernel_context = None
-        self.log = log
-        # ZMQ over files in the job folder rather than TCP ports: nothing listens on the network.
+        self.job = job
+        self.log = job / "kernel.log"
+        self.cgroup: sandbox.Cell | None = None
+        self.memory_limit_hit = False
+        # ZMQ over files in the job folder rather than TCP ports: nothing listens on the network,
+        # and a kernel in its own network namespace can still be reached.
         self.client.km = self.client.create_kernel_manager()
         self.client.km.transport = "ipc"
-        self.client.km.ip = str(log.parent / "kernel")
+        self.client.km.ip = str(job / "ipc" / "kernel")
+        self.client.km.connection_file = str(job / "ipc" / "kernel.json")
+        # A signal would reach the sandbox's launcher, not the kernel: ask the kernel to interrupt
+        # itself over its control channel instead.
+        self.client.km.kernel_spec.interrupt_mode = "message"
         self.token = "_grader_" + secrets.token_hex(8)
+        # nbclient interrupts a cell that runs out of time and then reports only the interrupt:
+        # note the timeout where it is handled.
+        self.cell_timed_out = False
+        handle_timeout = self.client._async_handle_timeout
+
+        async def noting_timeout(*args, **kwargs):
+            self.cell_timed_out = True
+            return await handle_timeout(*args, **kwargs)
+
+        self.client._async_handle_timeout = noting_timeout
 
     async def __aenter__(self) -> "KernelSession":
+        self.cgroup = sandbox.Cell(self.isolation, self.limits)
+        wrapper = self.cgroup.enter_command() + sandbox.rlimit_command(self.limits)
+        if self.isolation.mode == "bubblewrap":
+            wrapper += sandbox.bubblewrap_command(self.job, self.job / "work", self.job / "home")
+        self.client.km.wrapper = wrapper
+        self.client.km.connection_owner = lambda path: sandbox.hand_over(path, self.isolation)
         # The kernel's own stderr (its log, a crash report) goes to a file, not to our terminal.
         self._log_handle = open(self.log, "wb")
         self._kernel_context = self.client.async_setup_kernel(
             env=kernel_environment(self.limits.torch_threads), stdout=self._log_handle,
             stderr=self._log_handle,
         )
-        await self._kernel_context.__aenter__()
-        await self._run_source(
-            _preamble(self.limits.torch_threads, self.seed, self.token), self.limits.cell_timeout_s
-        )
+        try:
+            await self._kernel_context.__aenter__()
+            await self._run_source(
+                _preamble(self.limits.torch_threads, self.seed, self.token), self.limits.cell_timeout_s
+            )
+        except BaseException:
+            self._log_handle.close()
+            self.cgroup.close()
+            raise
         return self
 
     async def __aexit__(self, *exc_info) -> None:
@@ -138,15 +190,22 @@ class KernelSession:
             await self._kernel_context.__aexit__(*exc_info)
         finally:
             self._log_handle.close()
+            if self.cgroup is not None:
+                self.memory_limit_hit = self.cgroup.hit_memory_limit()
+                self.cgroup.close()
 
     async def _run_source(self, source: str, timeout: float) -> nbformat.NotebookNode:
         cell = nbformat.v4.new_code_cell(source)
         cell.metadata["execution"] = {}
         self.client.timeout = timeout
+        # nbclient stores an executed cell at its index: the grader's cell gets a slot of its own
+        # after the notebook's cells, removed afterwards, so no cell of the notebook is replaced.
+        self.notebook.cells.append(cell)
         try:
-            await self.client.async_execute_cell(cell, -1, store_history=False)
+            await self.client.async_execute_cell(cell, len(self.notebook.cells) - 1, store_history=False)
         finally:
             self.client.timeout = self.limits.cell_timeout_s
+            self.notebook.cells.pop()
         return cell
 
     async def run_notebook(self) -> NotebookRun:
@@ -163,6 +222,7 @@ class KernelSession:
                 continue
             self.client.timeout = min(self.limits.cell_timeout_s, remaining)
             began = time.monotonic()
+            self.cell_timed_out = False
             try:
                 await self.client.async_execute_cell(cell, index)
                 outcome = _error_outcome(index, cell)
@@ -174,6 +234,8 @@ class KernelSession:
                                       error_type="DeadKernelError",
                                       error_message="the kernel died while running this cell")
             outcome.seconds = time.monotonic() - began
+            if self.cell_timed_out and outcome.status != "timeout":
+                outcome.status = "timeout"
             run.cells.append(outcome)
         self.client.timeout = self.limits.cell_timeout_s
         run.seconds = time.monotonic() - start

@@ -145,11 +145,15 @@ def judge(artifacts: dict[str, Artifact], inputs: dict[str, Any], hidden: dict[s
     forward = _judge_model(artifacts["model_structure"], artifacts["model_forward"], inputs, answers, cell_of)
     verdicts += forward
     verdicts.append(_judge_train(artifacts["train_loop"], inputs, answers, cell_of))
-    verdicts += _judge_eval(artifacts["eval"], inputs, answers, cell_of)
+    evaluation = _judge_eval(artifacts["eval"], inputs, answers, cell_of)
+    verdicts += evaluation
     verdicts.append(_judge_visualize(artifacts["visualize"], inputs, cell_of))
     forward_ok = all(v.passed for v in forward if v.name == "model_forward_matches_reference")
+    # The notebook's last cell evaluates new_model: an eval_model that trains changes it after it
+    # was loaded, which is eval_model's fault, not the loading's.
+    eval_keeps = all(v.passed for v in evaluation if v.name == "eval_model_keeps_parameters")
     verdicts += _judge_state_dict(artifacts["state_dict"], artifacts["model_structure"], inputs, ref,
-                                  forward_ok, cell_of)
+                                  forward_ok, cell_of, eval_keeps)
     verdicts.append(_judge_end_to_end(artifacts["end_to_end"], inputs, hidden, ref, forward_ok, cell_of))
     return verdicts
 
@@ -440,7 +444,7 @@ def _same_points(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 def _judge_state_dict(saved: Artifact, structure: Artifact, inputs, ref, forward_ok: bool,
-                      cell_of: CellOf) -> list[Verdict]:
+                      cell_of: CellOf, eval_keeps: bool = True) -> list[Verdict]:
     names = ("state_dict_saved_to_file", "state_dict_loaded_into_new_model", "state_dict_loads_into_reference")
     if not saved.ok:
         return [_failed(name, saved, "state_dict", cell_of) for name in names]
@@ -461,7 +465,7 @@ def _judge_state_dict(saved: Artifact, structure: Artifact, inputs, ref, forward
             if detail:
                 file_msgs.append(Message("file_differs_from_model", {"file": v["file"], **detail}))
 
-    new_msgs = []
+    new_msgs, new_notes = [], []
     if v.get("new_model_kind") is None:
         new_msgs.append(Message("new_model_missing"))
     elif not new_state:
@@ -469,7 +473,9 @@ def _judge_state_dict(saved: Artifact, structure: Artifact, inputs, ref, forward
     else:
         source = file_state if file_state is not None else model_state
         detail = _state_difference(new_state, source) if source else None
-        if detail:
+        if detail and not eval_keeps and detail.get("detail") == "values":
+            new_notes = [Message("new_model_changed_by_eval")]
+        elif detail:
             new_msgs += [Message("new_model_differs", detail), Message("hint.load_state_dict")]
         else:
             mismatch = compare(t.get("new_model_pred"), t.get("model_pred", torch.empty(0)), FLOAT32)
@@ -490,17 +496,18 @@ def _judge_state_dict(saved: Artifact, structure: Artifact, inputs, ref, forward
         except (RuntimeError, TypeError, KeyError) as err:
             ref_msgs.append(Message("reference_load_failed", {"error": str(err).splitlines()[0][:300]}))
         else:
-            if not forward_ok:
-                # A forward unlike the reference's predicts differently with any weights; that is
-                # ClasificadorSimple's fault, so only the strict load is judged here.
-                return [Verdict(names[0], not file_msgs, file_msgs), Verdict(names[1], not new_msgs, new_msgs),
+            if not forward_ok or not eval_keeps:
+                # A forward unlike the reference's predicts differently with any weights, and an
+                # eval_model that trains changed new_model: those are ClasificadorSimple's and
+                # eval_model's faults, so only the strict load is judged here.
+                return [Verdict(names[0], not file_msgs, file_msgs), Verdict(names[1], not new_msgs, new_msgs + new_notes),
                         Verdict(names[2], True)]
             with torch.no_grad():
                 want = model(inputs["roundtrip_x"])
             mismatch = compare(t.get("new_model_pred"), want, FLOAT32)
             if mismatch is not None:
                 ref_msgs += [Message("reference_predictions_differ"), mismatch_message(mismatch, "new_model(x)")]
-    return [Verdict(names[0], not file_msgs, file_msgs), Verdict(names[1], not new_msgs, new_msgs),
+    return [Verdict(names[0], not file_msgs, file_msgs), Verdict(names[1], not new_msgs, new_msgs + new_notes),
             Verdict(names[2], not ref_msgs, ref_msgs + notes)]
 
 

@@ -1,0 +1,136 @@
+"""The walls around a student's kernel, exercised for real: hidden files, no network, memory,
+processes, file size, time, and nothing left running afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.assignments import COURSE_DIR
+from grader.untrusted import sandbox
+from grader.untrusted.runner import KernelSession, Limits
+
+pytestmark = pytest.mark.kernel
+ISOLATION = sandbox.detect()
+needs_sandbox = pytest.mark.skipif(ISOLATION.mode != "bubblewrap", reason="; ".join(ISOLATION.reasons))
+
+
+def run_cells(job: Path, sources: list[str], limits: Limits = Limits()):
+    """Run ``sources`` as a notebook in a sandboxed kernel: (run, executed cells, session)."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    sandbox.prepare_job(job, ISOLATION)
+
+    async def go():
+        async with KernelSession(notebook, job, limits, seed=0, isolation=ISOLATION) as kernel:
+            return await kernel.run_notebook(), kernel
+
+    run, kernel = asyncio.run(go())
+    return run, notebook.cells, kernel
+
+
+def printed(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+
+
+def processes_matching(marker: str) -> list[str]:
+    listing = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line for line in listing.splitlines() if marker in line and "ps -eo" not in line]
+
+
+@needs_sandbox
+def test_instructor_files_home_and_network_are_out_of_reach(tmp_path):
+    secret = Path.home() / ".config" / "grader" / "secret"
+    neighbour = tmp_path.parent / f"{tmp_path.name}_other_student" / "entrega.ipynb"
+    neighbour.parent.mkdir()
+    neighbour.write_text("{}")
+    neighbour.chmod(0o644)
+    reads = [COURSE_DIR / "reference" / "xor.ipynb", secret, Path("/etc/shadow"), neighbour]
+    probe = "\n".join([
+        "import os, socket, tempfile",
+        "tempfile.NamedTemporaryFile(dir='/tmp').close()",  # torch and matplotlib need a writable /tmp
+        "print('user', os.environ.get('USER'))",
+        f"for path in {[str(p) for p in reads]!r}:",
+        "    try:",
+        "        open(path).read(10) if os.path.isfile(path) else os.listdir(path)",
+        "        print('READ', path)",
+        "    except OSError as err:",
+        "        print('DENIED', path, type(err).__name__)",
+        f"for path in {[str(COURSE_DIR / 'pwned.txt'), str(tmp_path / 'kernel.log')]!r}:",
+        "    try:",
+        "        open(path, 'a').write('x'); print('WROTE', path)",
+        "    except OSError as err:",
+        "        print('DENIED', path, type(err).__name__)",
+        "try:",
+        "    socket.create_connection(('1.1.1.1', 80), timeout=2); print('NETWORK')",
+        "except OSError:",
+        "    print('NO NETWORK')",
+        "print('uid', os.getuid())",
+    ])
+    run, cells, _ = run_cells(tmp_path, [probe])
+    text = printed(cells[0])
+    assert run.cells[0].status == "ok", run.cells[0]
+    assert "READ" not in text and "WROTE" not in text and "NETWORK\n" not in text.replace("NO NETWORK", "")
+    assert text.count("DENIED") == len(reads) + 2 and "NO NETWORK" in text
+    assert f"uid {sandbox.SANDBOX_UID}" in text and "user nobody" in text
+    assert not (COURSE_DIR / "pwned.txt").exists()
+
+
+@needs_sandbox
+def test_a_memory_hog_is_stopped_and_said_so(tmp_path):
+    began = time.monotonic()
+    run, _, kernel = run_cells(tmp_path, ["x = b'x' * (3 * 2**30)", "print('after')"],
+                               Limits(memory_mb=512, cell_timeout_s=60))
+    assert time.monotonic() - began < 60
+    assert run.kernel_died and kernel.memory_limit_hit
+    assert [c.status for c in run.cells] == ["error", "not_run"]
+
+
+@needs_sandbox
+def test_process_count_is_capped_and_nothing_outlives_the_grading(tmp_path):
+    spawn = "\n".join([
+        "import subprocess",
+        "started, refused = 0, 0",
+        "for _ in range(80):",
+        "    try:",
+        "        subprocess.Popen(['sleep', '4321'], start_new_session=True); started += 1",
+        "    except OSError:",
+        "        refused += 1",
+        "print('started', started, 'refused', refused)",
+    ])
+    run, cells, kernel = run_cells(tmp_path, [spawn], Limits(max_processes=40))
+    started = int(printed(cells[0]).split()[1])
+    assert 0 < started < 40 and "refused 0" not in printed(cells[0])
+    deadline = time.monotonic() + 5
+    while processes_matching("sleep 4321") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_matching("sleep 4321") == []
+    assert "pids" in ISOLATION.cgroups and kernel.cgroup.paths
+    assert not any(path.exists() for path in kernel.cgroup.paths)
+
+
+@needs_sandbox
+def test_file_size_is_capped(tmp_path):
+    write = "\n".join([
+        "try:",
+        "    open('big.bin', 'wb').write(b'x' * (20 * 2**20)); print('WROTE')",
+        "except OSError as err:",
+        "    print('REFUSED', err.errno)",
+    ])
+    _, cells, _ = run_cells(tmp_path, [write], Limits(max_file_mb=8))
+    assert printed(cells[0]).startswith("REFUSED")
+
+
+def test_an_endless_cell_times_out_and_the_next_cell_still_runs(tmp_path):
+    run, cells, _ = run_cells(tmp_path, ["while True:\n    pass", "print('next')"], Limits(cell_timeout_s=3))
+    assert [c.status for c in run.cells] == ["timeout", "ok"]
+    assert printed(cells[1]) == "next\n"
+
+
+def test_the_last_cell_of_the_notebook_runs_itself(tmp_path):
+    run, cells, _ = run_cells(tmp_path, ["x = 1", "print('last', x)"])
+    assert printed(cells[-1]) == "last 1\n" and len(cells) == 2
