@@ -150,6 +150,7 @@ def _run_notes(run: NotebookRun, probe_cells: dict[str, CellOutcome], memory_lim
                                                 if cell.error_message else ""}))
         elif cell.status == "timeout":
             notes.append(Message("cell_timeout", {"cell": cell.index + 1, "seconds": round(cell.seconds)}))
+    notes += [Message("output_truncated", {"cell": index + 1}) for index in run.truncated_cells]
     if run.kernel_died:
         notes.append(Message("kernel_died"))
     if run.timed_out:

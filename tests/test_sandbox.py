@@ -13,7 +13,7 @@ import pytest
 
 from grader.assignments import COURSE_DIR
 from grader.untrusted import sandbox
-from grader.untrusted.runner import KernelSession, Limits
+from grader.untrusted.runner import MAX_CELL_OUTPUT_BYTES, KernelSession, Limits
 
 pytestmark = pytest.mark.kernel
 ISOLATION = sandbox.detect()
@@ -134,3 +134,16 @@ def test_an_endless_cell_times_out_and_the_next_cell_still_runs(tmp_path):
 def test_the_last_cell_of_the_notebook_runs_itself(tmp_path):
     run, cells, _ = run_cells(tmp_path, ["x = 1", "print('last', x)"])
     assert printed(cells[-1]) == "last 1\n" and len(cells) == 2
+
+
+def test_a_flood_of_output_is_capped_before_it_piles_up(tmp_path):
+    import resource
+
+    flood = "for i in range(300_000):\n    print('x' * 200)"
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    run, cells, _ = run_cells(tmp_path, [flood, "print('after')"], Limits(cell_timeout_s=60))
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    kept = sum(len(o.get("text", "")) for o in cells[0].outputs)
+    assert [c.status for c in run.cells] == ["ok", "ok"] and run.truncated_cells == [0]
+    assert MAX_CELL_OUTPUT_BYTES // 2 <= kept <= MAX_CELL_OUTPUT_BYTES + 1000 and printed(cells[1]) == "after\n"
+    assert grown_mb < 100, f"the grader grew by {grown_mb:.0f} MB for 60 MB of printing"

@@ -24,6 +24,9 @@ from grader.untrusted import sandbox
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _MAX_ERROR_TEXT = 3000
+MAX_CELL_OUTPUT_BYTES = 2**20
+MAX_NOTEBOOK_OUTPUT_BYTES = 8 * 2**20
+TRUNCATION_MARK = "\n[grader: output truncated]\n"
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class NotebookRun:
     kernel_died: bool = False
     timed_out: bool = False
     seconds: float = 0.0
+    truncated_cells: list[int] = field(default_factory=list)
 
     def cell_index(self, execution_count: int) -> int | None:
         for cell in self.cells:
@@ -102,6 +106,16 @@ def _preamble(threads: int, seed: int, token: str) -> str:
         f"_torch.manual_seed({seed})\n"
         "del _b, _j, _o, _s, _t, _torch, _m\n"
     )
+
+
+def _content_bytes(content) -> int:
+    if isinstance(content, str):
+        return len(content)
+    if isinstance(content, dict):
+        return sum(_content_bytes(v) for v in content.values())
+    if isinstance(content, (list, tuple)):
+        return sum(_content_bytes(v) for v in content)
+    return 8
 
 
 def _error_outcome(index: int, cell: nbformat.NotebookNode) -> CellOutcome:
@@ -160,6 +174,34 @@ class KernelSession:
             return await handle_timeout(*args, **kwargs)
 
         self.client._async_handle_timeout = noting_timeout
+        self.output_bytes: dict[int, int] = {}
+        self.truncated_cells: list[int] = []
+        self.client.output = self._capped_output(self.client.output)
+
+    def _capped_output(self, keep):
+        """nbclient's output handler behind a cap, so that a flood of printing is dropped as it
+        arrives instead of piling up in this process; errors always pass."""
+        def output(outs, msg, display_id, cell_index):
+            if msg.get("msg_type") == "error":
+                return keep(outs, msg, display_id, cell_index)
+            size = _content_bytes(msg.get("content", {}))
+            cell = self.output_bytes.get(cell_index, 0)
+            room = min(MAX_CELL_OUTPUT_BYTES - cell, MAX_NOTEBOOK_OUTPUT_BYTES - sum(self.output_bytes.values()))
+            if size > room:
+                if cell_index in self.truncated_cells:
+                    return None
+                self.truncated_cells.append(cell_index)
+                content = msg.get("content", {})
+                if msg.get("msg_type") == "stream" and room > 0 and isinstance(content.get("text"), str):
+                    # Kept: the start of the flood, which is what a student needs to see.
+                    self.output_bytes[cell_index] = cell + room
+                    keep(outs, {**msg, "content": {**content, "text": content["text"][:room]}}, display_id,
+                         cell_index)
+                outs.append(nbformat.v4.new_output("stream", name="stderr", text=TRUNCATION_MARK))
+                return None
+            self.output_bytes[cell_index] = cell + size
+            return keep(outs, msg, display_id, cell_index)
+        return output
 
     async def __aenter__(self) -> "KernelSession":
         self.cgroup = sandbox.Cell(self.isolation, self.limits)
@@ -239,6 +281,7 @@ class KernelSession:
             run.cells.append(outcome)
         self.client.timeout = self.limits.cell_timeout_s
         run.seconds = time.monotonic() - start
+        run.truncated_cells = [i for i in self.truncated_cells if 0 <= i < len(self.notebook.cells)]
         return run
 
     async def run_probe(self, probe_source: str, name: str, inputs: Path, out_dir: Path) -> CellOutcome:
