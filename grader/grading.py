@@ -24,6 +24,7 @@ from grader.errors import UnusableInput
 from grader.notebook_file import code_digest, read_notebook
 from grader.seeds import course_secret, grading_seed
 from grader.trusted.artifacts import Artifact, load_artifact
+from grader.trusted.judges.evidence import cell_error_hint
 from grader.trusted.results import CheckResult, GradeResult, Message, Verdict
 from grader.trusted.points import checks_of
 from grader.untrusted.probes import probe_source
@@ -148,6 +149,9 @@ def _run_notes(run: NotebookRun, probe_cells: dict[str, CellOutcome], memory_lim
             notes.append(Message("cell_error", {"cell": cell.index + 1, "type": cell.error_type,
                                                 "message": cell.error_message.splitlines()[0][:300]
                                                 if cell.error_message else ""}))
+            hint = cell_error_hint(f"{cell.error_type}: {cell.error_message}")
+            if hint and Message(hint) not in notes:
+                notes.append(Message(hint))
         elif cell.status == "timeout":
             notes.append(Message("cell_timeout", {"cell": cell.index + 1, "seconds": round(cell.seconds)}))
     notes += [Message("output_truncated", {"cell": index + 1}) for index in run.truncated_cells]

@@ -22,7 +22,7 @@ def lost_tags(result) -> set[str]:
 
 
 def message_keys(result) -> set[str]:
-    return {m.key for check in result.checks for m in check.messages + check.advice}
+    return {m.key for check in result.checks for m in check.messages + check.advice} | {n.key for n in result.notes}
 
 
 @pytest.mark.parametrize("name", NAMES)

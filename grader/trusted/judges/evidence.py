@@ -66,5 +66,14 @@ def exception_messages(error: dict, function: str, cell_of: Callable[[int], int 
     return messages
 
 
+def cell_error_hint(text: str) -> str | None:
+    """A hint for an error of the notebook's own cells, for the mistakes that stop a notebook
+    rather than one function (code that needs CUDA on a machine without it)."""
+    for pattern, hint in ERROR_HINTS:
+        if hint == "hint.device" and re.search(pattern, text, flags=re.MULTILINE):
+            return hint
+    return None
+
+
 def mismatch_message(mismatch: Mismatch, what: str) -> Message:
     return Message(f"mismatch.{mismatch.kind}", {"what": what, **mismatch.params()})
