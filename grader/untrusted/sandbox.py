@@ -18,7 +18,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,9 +108,6 @@ class Cell:
 
     def close(self) -> None:
         """Kill whatever is left in these cgroups and remove them."""
-        import signal
-        import time
-
         for path in self.paths:
             for _ in range(50):
                 try:
@@ -156,8 +155,8 @@ def bubblewrap_command(job: Path, workdir: Path, home: Path) -> list[str]:
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
     for root in _python_roots():
-        if root.parts[1:2] in (("usr",),):
-            continue
+        if root.parts[1:2] == ("usr",):
+            continue  # already bound with /usr
         for ancestor in _ancestors(root):
             args += ["--perms", "0755", "--dir", ancestor]
         args += ["--ro-bind", str(root), str(root)]

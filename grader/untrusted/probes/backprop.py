@@ -113,8 +113,7 @@ def call_cases(values, tensors, ns, name, cases, prefix, substitute=True):
         outcome["changed_inputs"] = [i for i, (a, g) in enumerate(zip(arguments, given)) if _changed(a, g)]
         outcomes.append(outcome)
     values[prefix] = outcomes
-    values.setdefault("autograd", False)
-    values["autograd"] = values["autograd"] or bool(seen)
+    values["autograd"] = values.get("autograd", False) or bool(seen)
 
 
 def probe_function(name):
