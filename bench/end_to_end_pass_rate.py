@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
-from pathlib import Path
 
 import nbformat
 import torch
@@ -20,6 +18,7 @@ from grader.assignments import get_assignment
 from grader.trusted.artifacts import load_artifact
 from grader.trusted.judges import xor
 from grader.trusted.reference import load_reference
+from grader.untrusted import sandbox
 from grader.untrusted.probes import probe_source
 from grader.untrusted.runner import KernelSession, Limits
 
@@ -29,17 +28,17 @@ async def run(seeds: range) -> list[float]:
     ref = load_reference(assignment.reference)
     notebook = nbformat.read(assignment.reference, as_version=4)
     accuracies = []
-    with tempfile.TemporaryDirectory() as tmp:
-        job = Path(tmp)
-        (job / "work").mkdir()
-        async with KernelSession(notebook, job / "work", Limits(), 0, log=job / "kernel.log") as kernel:
+    isolation = sandbox.detect()
+    with sandbox.job_folders(isolation, Limits().disk_mb) as folders:
+        async with KernelSession(notebook, folders.job, Limits(), 0, isolation, folders.exchange, folders.sockets) as kernel:
             await kernel.run_notebook()
             for seed in seeds:
                 inputs, hidden = xor.draw_inputs(seed, "cpu")
-                torch.save(inputs, job / "inputs.pt")
-                out = job / f"out{seed}"
+                torch.save(inputs, folders.exchange / "inputs.pt")
+                out = folders.exchange / f"out{seed}"
                 out.mkdir()
-                await kernel.run_probe(probe_source("xor"), "end_to_end", job / "inputs.pt", out)
+                sandbox.hand_over(out, isolation)
+                await kernel.run_probe(probe_source("xor"), "end_to_end", folders.exchange / "inputs.pt", out)
                 verdict = xor._judge_end_to_end(load_artifact(out, "end_to_end"), inputs, hidden, ref, True,
                                                 lambda count: None)
                 accuracy = float(verdict.messages[0].params["accuracy"]) / 100

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import secrets
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,8 @@ from grader.trusted.results import CheckResult, GradeResult, Message, Verdict
 from grader.trusted.points import checks_of
 from grader.untrusted.probes import probe_source
 from grader.untrusted import sandbox
-from grader.untrusted.runner import CellOutcome, KernelSession, Limits, NotebookRun
+from grader.untrusted.recovery import Incident, RecoveringKernel
+from grader.untrusted.runner import CellOutcome, Limits, NotebookRun
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -81,34 +81,32 @@ def _prepare(assignment: Assignment, seed: int, device: str, threads: int) -> Pr
 
 async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assignment, seed: int,
                  device: str, limits: Limits, started: float) -> GradeResult:
-    with tempfile.TemporaryDirectory(prefix="grader-") as tmp, \
+    isolation = sandbox.detect()
+    with sandbox.job_folders(isolation, limits.disk_mb) as folders, \
             concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        job = Path(tmp)
-        isolation = sandbox.detect()
-        sandbox.prepare_job(job, isolation)
         preparing = pool.submit(_prepare, assignment, seed, device, limits.torch_threads)
         artifacts: dict[str, Artifact] = {}
         probe_cells: dict[str, CellOutcome] = {}
-        async with KernelSession(notebook, job, limits, seed, isolation) as kernel:
-            run = await kernel.run_notebook()
+        async with RecoveringKernel(notebook, folders, limits, seed, isolation) as kernel:
             prepared = await asyncio.wrap_future(preparing)
             import torch
 
-            inputs_path = job / "inputs.pt"
+            inputs_path = folders.exchange / "inputs.pt"
             torch.save(prepared.inputs, inputs_path)
             source = probe_source(assignment.name)
             for name in prepared.judge.PROBES:
-                out_dir = job / f"probe-{secrets.token_hex(8)}"
+                out_dir = folders.exchange / f"probe-{secrets.token_hex(8)}"
                 out_dir.mkdir()
                 sandbox.hand_over(out_dir, isolation)
-                outcome = await kernel.run_probe(source, name, inputs_path, out_dir)
+                outcome = await kernel.probe(source, name, inputs_path, out_dir)
+                sandbox.take_back(out_dir, isolation)
                 probe_cells[name] = outcome
                 # Only a probe whose cell finished may speak; a crash leaves whatever the
                 # student's code wrote there, which is not evidence.
                 artifacts[name] = (load_artifact(out_dir, name) if outcome.status == "ok"
                                    else Artifact(name, problem=outcome.status))
         verdicts = prepared.judge.judge(artifacts, prepared.inputs, prepared.hidden, prepared.answers,
-                                        prepared.ref, run.cell_index)
+                                        prepared.ref, kernel.run.cell_index)
     checks = _score(assignment.name, verdicts)
     return GradeResult(
         assignment=assignment.name,
@@ -116,7 +114,7 @@ async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assign
         score=sum(c.score for c in checks),
         max_score=sum(c.max_score for c in checks),
         checks=checks,
-        notes=_run_notes(run, probe_cells, kernel.memory_limit_hit, limits),
+        notes=_run_notes(kernel.run, kernel.incidents, probe_cells, kernel.memory_limit_hit, limits),
         seed=seed,
         device=prepared.device,
         seconds=time.monotonic() - started,
@@ -139,11 +137,13 @@ def _score(assignment: str, verdicts: list[Verdict]) -> list[CheckResult]:
     return checks
 
 
-def _run_notes(run: NotebookRun, probe_cells: dict[str, CellOutcome], memory_limit_hit: bool,
-               limits: Limits) -> list[Message]:
+def _run_notes(run: NotebookRun, incidents: list[Incident], probe_cells: dict[str, CellOutcome],
+               memory_limit_hit: bool, limits: Limits) -> list[Message]:
     notes = []
-    if memory_limit_hit:
+    if memory_limit_hit and not any(i.ending == "memory" for i in incidents):
         notes.append(Message("memory_limit", {"megabytes": limits.memory_mb}))
+    for incident in incidents:
+        notes += _incident_notes(incident, limits)
     for cell in run.cells:
         if cell.status == "error":
             notes.append(Message("cell_error", {"cell": cell.index + 1, "type": cell.error_type,
@@ -155,12 +155,34 @@ def _run_notes(run: NotebookRun, probe_cells: dict[str, CellOutcome], memory_lim
         elif cell.status == "timeout":
             notes.append(Message("cell_timeout", {"cell": cell.index + 1, "seconds": round(cell.seconds)}))
     notes += [Message("output_truncated", {"cell": index + 1}) for index in run.truncated_cells]
-    if run.kernel_died:
-        notes.append(Message("kernel_died"))
     if run.timed_out:
         notes.append(Message("notebook_timeout"))
     for name, outcome in probe_cells.items():
-        if outcome.status != "ok":
+        if outcome.status in ("error", "timeout"):
             notes.append(Message("probe_crashed", {"probe": name, "status": outcome.status,
                                                    "type": outcome.error_type}))
     return notes
+
+
+def _incident_notes(incident: Incident, limits: Limits) -> list[Message]:
+    """Which code ended the kernel, how, and what the grader did about it."""
+    if incident.status == "timeout":
+        how = Message("ending.timeout", {"seconds": round(incident.seconds)})
+    elif incident.status == "stuck":
+        how = Message("ending.stuck", {"seconds": round(max(incident.seconds - limits.interrupt_grace_s, 0))})
+    elif incident.ending == "memory":
+        how = Message("ending.memory", {"megabytes": limits.memory_mb})
+    elif incident.ending.startswith("exit"):
+        how = Message("ending.exit", {"code": incident.ending.split()[-1]})
+    elif incident.ending:
+        how = Message("ending.signal", {"signal": incident.ending})
+    else:
+        how = Message("ending.unknown")
+    if incident.cell is not None:
+        where = Message("where.cell", {"cell": incident.cell + 1})
+        then = Message("restarted_without_cell", {"cell": incident.cell + 1})
+    else:
+        where = Message("where.probe", {"probe": incident.probe})
+        then = Message("restarted_for_probes")
+    return [Message("did_not_finish", {"where": where, "how": how}),
+            then if incident.recovered else Message("not_restarted")]

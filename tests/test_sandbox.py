@@ -80,6 +80,16 @@ def test_instructor_files_home_and_network_are_out_of_reach(tmp_path):
     assert not (COURSE_DIR / "pwned.txt").exists()
 
 
+def test_the_kernel_sees_none_of_the_graders_secrets_or_torch_settings(monkeypatch):
+    from grader.untrusted.runner import kernel_environment
+
+    for name in ("GRADER_SECRET", "AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "TORCHINDUCTOR_CACHE_DIR"):
+        monkeypatch.setenv(name, "/tmp/x")
+    env = kernel_environment(threads=1)
+    assert not {"GRADER_SECRET", "AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "TORCHINDUCTOR_CACHE_DIR"} & set(env)
+    assert env["PATH"] and env["OMP_NUM_THREADS"] == "1"
+
+
 @needs_sandbox
 def test_a_memory_hog_is_stopped_and_said_so(tmp_path):
     began = time.monotonic()
@@ -87,7 +97,7 @@ def test_a_memory_hog_is_stopped_and_said_so(tmp_path):
                                Limits(memory_mb=512, cell_timeout_s=60))
     assert time.monotonic() - began < 60
     assert run.kernel_died and kernel.memory_limit_hit
-    assert [c.status for c in run.cells] == ["error", "not_run"]
+    assert [c.status for c in run.cells] == ["died", "not_run"] and run.cells[0].ending == "memory"
 
 
 @needs_sandbox

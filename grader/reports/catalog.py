@@ -31,7 +31,8 @@ class Catalog:
         return self.entries[key].format(**params)
 
     def message(self, message: Message) -> str:
-        return self.text(f"messages.{message.key}", **message.params)
+        params = {k: self.message(v) if isinstance(v, Message) else v for k, v in message.params.items()}
+        return self.text(f"messages.{message.key}", **params)
 
     def check_title(self, name: str) -> str:
         return self.entries[f"checks.{name}"]

@@ -1,7 +1,8 @@
 """Executes a notebook in a fresh kernel with nbclient, then the grader's probes in that kernel.
 
 Every cell runs even when an earlier one fails; each has a time limit, and so has the whole run.
-What the kernel says about a cell is kept as plain data for the report.
+A cell over its time is interrupted; one that ignores the interrupt has its kernel killed. What
+the kernel says about a cell, and how a kernel ended, is kept as plain data for the report.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import os
 import re
 import secrets
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Callable
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.exceptions import DeadKernelError
 
 from grader.untrusted import sandbox
 
@@ -38,6 +40,10 @@ class Limits:
     memory_mb: int = 4096
     max_processes: int = 256
     max_file_mb: int = 256
+    disk_mb: int = 1024  # the job folder, and the kernel's /tmp, each
+    interrupt_grace_s: float = 5.0
+    max_restarts: int = 3
+    grading_timeout_s: float = 1500.0
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -58,11 +64,16 @@ class SandboxedKernelManager(AsyncKernelManager):
 class CellOutcome:
     index: int
     execution_count: int | None
-    status: str  # "ok", "error", "timeout", "not_run"
+    status: str  # "ok", "error", "timeout", "stuck", "died", "skipped", "not_run"
     error_type: str = ""
     error_message: str = ""
     traceback: str = ""
     seconds: float = 0.0
+    ending: str = ""  # how the kernel ended, for "died" and "stuck": "exit 3", "SIGSEGV", "memory"
+
+    @property
+    def ended_kernel(self) -> bool:
+        return self.status in ("died", "stuck")
 
 
 @dataclass
@@ -72,6 +83,8 @@ class NotebookRun:
     timed_out: bool = False
     seconds: float = 0.0
     truncated_cells: list[int] = field(default_factory=list)
+    # The cell after which no other ran: it ended the kernel, or timed out in a run told to stop.
+    stopped_by: CellOutcome | None = None
 
     def cell_index(self, execution_count: int) -> int | None:
         for cell in self.cells:
@@ -80,8 +93,16 @@ class NotebookRun:
         return None
 
 
+# What the kernel may see of the grader's environment: enough to find Python, its libraries and a
+# GPU (the sandbox sets its own HOME, USER and TMPDIR). Not the rest: the grader's secrets, tokens, and variables torch sets in this process once it
+# is imported here (TORCHINDUCTOR_CACHE_DIR, under the grader's own temporary folder).
+_PASSED_ENVIRONMENT = ("PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "LANG", "LANGUAGE", "TZ", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX",
+                       "LD_LIBRARY_PATH", "CUDA_HOME", "CUDA_PATH", "CUDA_VISIBLE_DEVICES")
+_PASSED_PREFIXES = ("LC_", "NVIDIA_")
+
+
 def kernel_environment(threads: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRADER_", "JPY_"))}
+    env = {k: v for k, v in os.environ.items() if k in _PASSED_ENVIRONMENT or k.startswith(_PASSED_PREFIXES)}
     env.update({
         "OMP_NUM_THREADS": str(threads),
         "MKL_NUM_THREADS": str(threads),
@@ -118,7 +139,8 @@ def _content_bytes(content) -> int:
     return 8
 
 
-def _error_outcome(index: int, cell: nbformat.NotebookNode) -> CellOutcome:
+def _outcome(index: int, cell: nbformat.NotebookNode, status: str) -> CellOutcome:
+    """What became of an executed cell: its error, if it raised one, unless its kernel ended."""
     outcome = CellOutcome(index=index, execution_count=cell.get("execution_count"), status="ok")
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
@@ -126,15 +148,36 @@ def _error_outcome(index: int, cell: nbformat.NotebookNode) -> CellOutcome:
             outcome.error_type = output.get("ename", "")
             outcome.error_message = ANSI.sub("", output.get("evalue", ""))[:_MAX_ERROR_TEXT]
             outcome.traceback = ANSI.sub("", "\n".join(output.get("traceback", [])))[-_MAX_ERROR_TEXT:]
+    if status != "finished":
+        outcome.status = status
     return outcome
+
+
+def _ending(returncode: int | None, memory: bool, isolated: bool) -> str:
+    """How a kernel process ended, from its exit status: bubblewrap reports a signal as 128+N."""
+    if memory:
+        return "memory"
+    if returncode is None:
+        return ""
+    number = -returncode if returncode < 0 else returncode - 128 if isolated and returncode > 128 else 0
+    if number:
+        try:
+            return signal.Signals(number).name
+        except ValueError:
+            return f"signal {number}"
+    return f"exit {returncode}"
 
 
 class KernelSession:
     """One kernel for one submission: the notebook's cells, then probe code."""
 
     def __init__(self, notebook: nbformat.NotebookNode, job: Path, limits: Limits, seed: int,
-                 isolation: sandbox.Isolation):
-        """``job`` is a folder prepared by ``sandbox.prepare_job``; the kernel runs in job/work."""
+                 isolation: sandbox.Isolation, exchange: Path | None = None, sockets: Path | None = None):
+        """``job`` is a folder prepared by ``sandbox.prepare_job``; the kernel runs in job/work.
+        ``exchange`` is the grader's folder for probe inputs and outputs, shared with the kernel;
+        ``sockets`` holds the kernel's sockets and connection file (job/ipc unless given)."""
+        self.exchange = exchange
+        self.sockets = sockets or job / "ipc"
         self.notebook = notebook
         self.limits = limits
         self.seed = seed
@@ -142,9 +185,9 @@ class KernelSession:
         self.client = NotebookClient(
             notebook,
             kernel_name="python3",
-            timeout=limits.cell_timeout_s,
+            # Time is kept by _execute, which can kill a kernel that ignores the interrupt.
+            timeout=None,
             allow_errors=True,
-            interrupt_on_timeout=True,
             record_timing=False,
             shutdown_kernel="immediate",
             resources={"metadata": {"path": str(job / "work")}},
@@ -154,26 +197,18 @@ class KernelSession:
         self.log = job / "kernel.log"
         self.cgroup: sandbox.Cell | None = None
         self.memory_limit_hit = False
+        self.dead = False
+        self.ending = ""
         # ZMQ over files in the job folder rather than TCP ports: nothing listens on the network,
         # and a kernel in its own network namespace can still be reached.
         self.client.km = self.client.create_kernel_manager()
         self.client.km.transport = "ipc"
-        self.client.km.ip = str(job / "ipc" / "kernel")
-        self.client.km.connection_file = str(job / "ipc" / "kernel.json")
+        self.client.km.ip = str(self.sockets / "kernel")
+        self.client.km.connection_file = str(self.sockets / "kernel.json")
         # A signal would reach the sandbox's launcher, not the kernel: ask the kernel to interrupt
         # itself over its control channel instead.
         self.client.km.kernel_spec.interrupt_mode = "message"
         self.token = "_grader_" + secrets.token_hex(8)
-        # nbclient interrupts a cell that runs out of time and then reports only the interrupt:
-        # note the timeout where it is handled.
-        self.cell_timed_out = False
-        handle_timeout = self.client._async_handle_timeout
-
-        async def noting_timeout(*args, **kwargs):
-            self.cell_timed_out = True
-            return await handle_timeout(*args, **kwargs)
-
-        self.client._async_handle_timeout = noting_timeout
         self.output_bytes: dict[int, int] = {}
         self.truncated_cells: list[int] = []
         self.client.output = self._capped_output(self.client.output)
@@ -207,7 +242,9 @@ class KernelSession:
         self.cgroup = sandbox.Cell(self.isolation, self.limits)
         wrapper = self.cgroup.enter_command() + sandbox.rlimit_command(self.limits)
         if self.isolation.mode == "bubblewrap":
-            wrapper += sandbox.bubblewrap_command(self.job, self.job / "work", self.job / "home")
+            wrapper += sandbox.bubblewrap_command(self.job, self.job / "work", self.job / "home", self.limits.disk_mb,
+                                                  shared=tuple(f for f in (self.exchange, self.sockets)
+                                                               if f is not None and not f.is_relative_to(self.job)))
         self.client.km.wrapper = wrapper
         self.client.km.connection_owner = lambda path: sandbox.hand_over(path, self.isolation)
         # The kernel's own stderr (its log, a crash report) goes to a file, not to our terminal.
@@ -218,9 +255,11 @@ class KernelSession:
         )
         try:
             await self._kernel_context.__aenter__()
-            await self._run_source(
+            _, status = await self._run_source(
                 _preamble(self.limits.torch_threads, self.seed, self.token), self.limits.cell_timeout_s
             )
+            if status != "finished":
+                raise RuntimeError(f"the kernel did not run the grader's preamble ({status} {self.ending})")
         except BaseException:
             self._log_handle.close()
             self.cgroup.close()
@@ -236,50 +275,97 @@ class KernelSession:
                 self.memory_limit_hit = self.cgroup.hit_memory_limit()
                 self.cgroup.close()
 
-    async def _run_source(self, source: str, timeout: float) -> nbformat.NotebookNode:
+    async def _execute(self, cell: nbformat.NotebookNode, index: int, timeout: float,
+                       store_history: bool = True) -> str:
+        """Run one cell: "finished", "timeout" (interrupted, the kernel lives on), "stuck" (the
+        interrupt did not stop it, so the kernel was killed) or "died" (the kernel ended)."""
+        task = asyncio.ensure_future(self.client.async_execute_cell(cell, index, store_history=store_history))
+        status = "finished"
+        done, _ = await asyncio.wait({task}, timeout=max(timeout, 0.01))
+        if not done:
+            status = "timeout"
+            try:
+                await self.client.km.interrupt_kernel()
+            except Exception:  # an unreachable kernel is killed below
+                pass
+            done, _ = await asyncio.wait({task}, timeout=self.limits.interrupt_grace_s)
+            if not done:
+                status = "stuck"
+                await self._kill()
+                done, _ = await asyncio.wait({task}, timeout=10)
+                if not done:
+                    task.cancel()
+        try:
+            await task
+        except (DeadKernelError, asyncio.CancelledError):
+            if status == "finished":
+                status = "died"
+        if status in ("died", "stuck"):
+            self.dead = True
+            self.ending = await self._how_it_ended(status)
+        return status
+
+    async def _kill(self) -> None:
+        if self.cgroup is not None:
+            self.cgroup.kill()
+        provisioner = self.client.km.provisioner
+        if provisioner is not None:
+            try:
+                await provisioner.kill()
+            except OSError:
+                pass
+
+    async def _how_it_ended(self, status: str) -> str:
+        memory = self.cgroup is not None and self.cgroup.hit_memory_limit()
+        if status == "stuck":
+            return "memory" if memory else ""
+        provisioner = self.client.km.provisioner
+        process = getattr(provisioner, "process", None)
+        returncode = process.poll() if process is not None else None
+        return _ending(returncode, memory, self.isolation.mode == "bubblewrap")
+
+    async def _run_source(self, source: str, timeout: float) -> tuple[nbformat.NotebookNode, str]:
         cell = nbformat.v4.new_code_cell(source)
         cell.metadata["execution"] = {}
-        self.client.timeout = timeout
         # nbclient stores an executed cell at its index: the grader's cell gets a slot of its own
         # after the notebook's cells, removed afterwards, so no cell of the notebook is replaced.
         self.notebook.cells.append(cell)
         try:
-            await self.client.async_execute_cell(cell, len(self.notebook.cells) - 1, store_history=False)
+            status = await self._execute(cell, len(self.notebook.cells) - 1, timeout, store_history=False)
         finally:
-            self.client.timeout = self.limits.cell_timeout_s
             self.notebook.cells.pop()
-        return cell
+        return cell, status
 
-    async def run_notebook(self) -> NotebookRun:
+    async def run_notebook(self, skip: frozenset[int] = frozenset(), deadline: float | None = None,
+                           stop_after_timeout: bool = False) -> NotebookRun:
+        """Run the notebook's code cells in order, except those in ``skip``, until ``deadline``
+        (a ``time.monotonic`` value), until a cell ends the kernel, or, if told so, until one
+        times out."""
         run = NotebookRun()
         start = time.monotonic()
-        deadline = start + self.limits.notebook_timeout_s
+        if deadline is None:
+            deadline = start + self.limits.notebook_timeout_s
         for index, cell in enumerate(self.notebook.cells):
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
+            if index in skip:
+                run.cells.append(CellOutcome(index, None, "skipped"))
+                continue
             remaining = deadline - time.monotonic()
-            if run.kernel_died or remaining <= 0:
+            if run.stopped_by is not None or remaining <= 0:
                 run.timed_out = run.timed_out or remaining <= 0
                 run.cells.append(CellOutcome(index, None, "not_run"))
                 continue
-            self.client.timeout = min(self.limits.cell_timeout_s, remaining)
             began = time.monotonic()
-            self.cell_timed_out = False
-            try:
-                await self.client.async_execute_cell(cell, index)
-                outcome = _error_outcome(index, cell)
-            except CellTimeoutError:
-                outcome = CellOutcome(index, cell.get("execution_count"), "timeout")
-            except DeadKernelError:
-                run.kernel_died = True
-                outcome = CellOutcome(index, cell.get("execution_count"), "error",
-                                      error_type="DeadKernelError",
-                                      error_message="the kernel died while running this cell")
+            status = await self._execute(cell, index, min(self.limits.cell_timeout_s, remaining))
+            outcome = _outcome(index, cell, status)
             outcome.seconds = time.monotonic() - began
-            if self.cell_timed_out and outcome.status != "timeout":
-                outcome.status = "timeout"
+            if outcome.ended_kernel:
+                outcome.ending = self.ending
+            if outcome.ended_kernel or (stop_after_timeout and outcome.status == "timeout"):
+                run.stopped_by = outcome
             run.cells.append(outcome)
-        self.client.timeout = self.limits.cell_timeout_s
+        run.kernel_died = self.dead
         run.seconds = time.monotonic() - start
         run.truncated_cells = [i for i in self.truncated_cells if 0 <= i < len(self.notebook.cells)]
         return run
@@ -293,13 +379,9 @@ class KernelSession:
             "del __grader_probe\n"
         )
         began = time.monotonic()
-        try:
-            cell = await self._run_source(call, self.limits.probe_timeout_s)
-            outcome = _error_outcome(-1, cell)
-        except CellTimeoutError:
-            outcome = CellOutcome(-1, None, "timeout")
-        except DeadKernelError:
-            outcome = CellOutcome(-1, None, "error", error_type="DeadKernelError",
-                                  error_message="the kernel died while the grader probed it")
+        cell, status = await self._run_source(call, self.limits.probe_timeout_s)
+        outcome = _outcome(-1, cell, status)
         outcome.seconds = time.monotonic() - began
+        if outcome.ended_kernel:
+            outcome.ending = self.ending
         return outcome

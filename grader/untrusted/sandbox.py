@@ -7,8 +7,9 @@ network, IPC and UTS namespaces and ``--die-with-parent``; it keeps only the cap
 change uid, and ``setpriv`` then becomes an unprivileged uid with no capabilities left and
 ``no_new_privs`` set. No user namespace is used: one created by root maps the sandbox's uid to
 root outside, which reads root-only files. Memory and process counts are capped with cgroup v1
-where it is writable; rlimits (address space as a generous backstop, since torch reserves much
-virtual memory at import; file size; core dumps; open files) always apply.
+where it is writable; the job folder is a tmpfs of fixed size, so that no notebook fills the disk;
+rlimits (address space as a generous backstop, since torch reserves much virtual memory at
+import; file size; core dumps; open files) always apply.
 Without bubblewrap or root, only the rlimits (and cgroups, if writable) apply, and
 ``describe()`` says so.
 """
@@ -19,15 +20,20 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 SANDBOX_UID = 65534  # nobody
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MiB = 2**20
+EXCHANGE_MB = 512
 
 
 @dataclass
@@ -37,6 +43,7 @@ class Isolation:
     mode: str
     reasons: list[str] = field(default_factory=list)
     cgroups: list[str] = field(default_factory=list)
+    disk_cap: bool = False  # the job folder can be a size-limited tmpfs
 
     def describe(self) -> list[str]:
         lines = [f"isolation: {self.mode}"]
@@ -49,6 +56,8 @@ class Isolation:
             lines += [f"  why: {reason}" for reason in self.reasons]
         lines.append("  memory and process caps: " + (", ".join(f"cgroup v1 {c}" for c in self.cgroups)
                                                      or "rlimits only (no writable cgroup v1 controller)"))
+        lines.append("  disk: " + ("the job folder is a size-limited tmpfs" if self.disk_cap
+                                   else "only the size of each file is capped (cannot mount a tmpfs)"))
         return lines
 
 
@@ -61,7 +70,8 @@ def detect() -> Isolation:
     if os.geteuid() != 0:
         reasons.append("the grader is not running as root, so it cannot switch the kernel to another uid")
     cgroups = [c for c in ("memory", "pids") if os.access(CGROUP_ROOT / c, os.W_OK)]
-    return Isolation("rlimits" if reasons else "bubblewrap", reasons, cgroups)
+    mode = "rlimits" if reasons else "bubblewrap"
+    return Isolation(mode, reasons, cgroups, disk_cap=mode == "bubblewrap" and shutil.which("mount") is not None)
 
 
 class Cell:
@@ -106,8 +116,8 @@ class Cell:
                 return True
         return False
 
-    def close(self) -> None:
-        """Kill whatever is left in these cgroups and remove them."""
+    def kill(self) -> None:
+        """Kill every process in these cgroups, however many it started."""
         for path in self.paths:
             for _ in range(50):
                 try:
@@ -122,6 +132,11 @@ class Cell:
                     except ProcessLookupError:
                         pass
                 time.sleep(0.02)
+
+    def close(self) -> None:
+        """Kill whatever is left in these cgroups and remove them."""
+        self.kill()
+        for path in self.paths:
             try:
                 path.rmdir()
             except OSError:
@@ -143,12 +158,13 @@ def _python_roots() -> list[Path]:
     return sorted(roots)
 
 
-def bubblewrap_command(job: Path, workdir: Path, home: Path) -> list[str]:
+def bubblewrap_command(job: Path, workdir: Path, home: Path, tmp_mb: int, shared: tuple[Path, ...] = ()) -> list[str]:
     args = ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session",
             "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP",
             "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
-            "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--tmpfs", "/run"]
+            "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(tmp_mb * MiB), "--tmpfs", "/tmp",
+            "--size", str(MiB), "--tmpfs", "/run"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
             args += ["--symlink", os.readlink(top), top]
@@ -160,6 +176,10 @@ def bubblewrap_command(job: Path, workdir: Path, home: Path) -> list[str]:
         for ancestor in _ancestors(root):
             args += ["--perms", "0755", "--dir", ancestor]
         args += ["--ro-bind", str(root), str(root)]
+    for folder in shared:  # the grader's folders: file permissions say what the kernel may write
+        for ancestor in _ancestors(folder):
+            args += ["--perms", "0755", "--dir", ancestor]
+        args += ["--bind", str(folder), str(folder)]
     for ancestor in _ancestors(job):
         args += ["--perms", "0755", "--dir", ancestor]
     args += ["--bind", str(job), str(job), "--chdir", str(workdir),
@@ -173,9 +193,12 @@ def bubblewrap_command(job: Path, workdir: Path, home: Path) -> list[str]:
     return args
 
 
-def prepare_job(job: Path, isolation: Isolation) -> None:
+def prepare_job(job: Path, isolation: Isolation, disk_mb: int | None = None) -> None:
     """The job folder's subfolders: ``work`` (the notebook's working directory), ``home`` and
-    ``ipc`` (the kernel's sockets). Sandboxed, the kernel may write only those."""
+    ``ipc`` (the kernel's sockets). Sandboxed, the kernel may write only those. With ``disk_mb``,
+    the job folder becomes a tmpfs of that size first (undone by ``release_job``)."""
+    if disk_mb:
+        _mount_tmpfs(job, disk_mb, isolation)
     for sub in ("work", "home", "ipc"):
         (job / sub).mkdir(exist_ok=True)
         hand_over(job / sub, isolation)
@@ -183,7 +206,67 @@ def prepare_job(job: Path, isolation: Isolation) -> None:
         job.chmod(0o755)
 
 
+def _mount_tmpfs(folder: Path, megabytes: int, isolation: Isolation) -> None:
+    if not isolation.disk_cap:
+        return
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={megabytes}m,mode=0755,nosuid,nodev",
+                              "grader-job", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        isolation.disk_cap = False
+
+
+def release_job(job: Path) -> None:
+    """Unmount the job folder's tmpfs, if it has one; its processes are gone by now."""
+    if os.path.ismount(job):
+        if subprocess.run(["umount", str(job)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(job)], capture_output=True)
+
+
+@dataclass(frozen=True)
+class JobFolders:
+    """Where one grading keeps its files. ``job``: the kernel's own (``work``, its working
+    directory, and ``home``), a tmpfs of fixed size where possible. ``exchange``: the grader's,
+    with the probes' inputs (readable by the kernel) and one folder per probe (writable by it
+    only while that probe runs), on a tmpfs of its own, so that a notebook that fills its disk
+    neither fills the machine's nor keeps the grader from handing over inputs. ``sockets``: the
+    kernel's ZMQ sockets, at a short path, since a Unix socket's path has at most 107 bytes."""
+
+    job: Path
+    exchange: Path
+    sockets: Path
+
+
+@contextmanager
+def job_folders(isolation: Isolation, disk_mb: int) -> Iterator[JobFolders]:
+    with tempfile.TemporaryDirectory(prefix="grader-") as tmp, \
+            tempfile.TemporaryDirectory(prefix="grader-", dir=_short_temp_dir()) as sockets:
+        folders = JobFolders(Path(tmp) / "job", Path(tmp) / "exchange", Path(sockets))
+        folders.job.mkdir()
+        folders.exchange.mkdir()
+        Path(tmp).chmod(0o755)
+        folders.sockets.chmod(0o755)
+        hand_over(folders.sockets, isolation)
+        try:
+            prepare_job(folders.job, isolation, disk_mb)
+            _mount_tmpfs(folders.exchange, EXCHANGE_MB, isolation)
+            yield folders
+        finally:
+            release_job(folders.job)
+            release_job(folders.exchange)
+
+
+def _short_temp_dir() -> str:
+    return "/tmp" if os.path.isdir("/tmp") and os.access("/tmp", os.W_OK) else tempfile.gettempdir()
+
+
 def hand_over(path: Path, isolation: Isolation) -> None:
     """A file or folder the grader made that the kernel must read or write."""
     if isolation.mode == "bubblewrap":
         os.chown(path, SANDBOX_UID, SANDBOX_UID)
+
+
+def take_back(path: Path, isolation: Isolation) -> None:
+    """A folder handed over earlier, no longer the kernel's to write."""
+    if isolation.mode == "bubblewrap":
+        os.chown(path, 0, 0)
+        path.chmod(0o755)

@@ -17,7 +17,7 @@ from grader.trusted.results import Message, Verdict
 ASSIGNMENT = "backprop"
 FUNCTIONS = ("sigmoid", "sigmoid_prime", "mse_loss", "mse_loss_grad", "output_delta", "hidden_delta",
              "layer_gradients", "backprop")
-PROBES = FUNCTIONS + ("backprop_training",)
+PROBES = FUNCTIONS + ("backprop_own_helpers", "backprop_training")
 ARGUMENTS = {
     "sigmoid": ("z",), "sigmoid_prime": ("z",), "mse_loss": ("a", "y"), "mse_loss_grad": ("a", "y"),
     "output_delta": ("z_L", "a_L", "y"), "hidden_delta": ("W_next", "delta_next", "z"),
@@ -207,7 +207,8 @@ def judge(artifacts: dict[str, Artifact], inputs: dict[str, Any], hidden: dict[s
     failed_helpers = sorted({function for function, verdict in judged if not verdict.passed},
                             key=FUNCTIONS.index)
     verdicts = [verdict for _, verdict in judged]
-    verdicts += _judge_backprop(artifacts["backprop"], inputs, answers, cell_of, failed_helpers)
+    verdicts += _judge_backprop(artifacts["backprop"], artifacts["backprop_own_helpers"], inputs, answers, cell_of,
+                                failed_helpers)
     verdicts.append(_judge_training(artifacts["backprop_training"], inputs, hidden, cell_of))
     return verdicts
 
@@ -412,7 +413,8 @@ def _backprop_with(params, x, y, prime) -> dict[str, torch.Tensor]:
 
 # ---------------------------------------------------------------- backprop and its training
 
-def _judge_backprop(artifact: Artifact, inputs, answers, cell_of: CellOf, failed_helpers: list[str]) -> list[Verdict]:
+def _judge_backprop(artifact: Artifact, own: Artifact, inputs, answers, cell_of: CellOf,
+                    failed_helpers: list[str]) -> list[Verdict]:
     names = ("backprop_gradient_keys_and_shapes", "backprop_matches_reference",
              "backprop_matches_finite_differences")
     advice = _stability_advice("backprop", artifact, inputs)
@@ -443,7 +445,7 @@ def _judge_backprop(artifact: Artifact, inputs, answers, cell_of: CellOf, failed
         messages = autograd + _first_failure("backprop", failures, len(cases))
         return Verdict(name, not messages, messages, extra)
 
-    own_advice = _own_helpers_advice(artifact, answers, failed_helpers) if not value_fail else []
+    own_advice = _own_helpers_advice(own, answers, failed_helpers) if not value_fail else []
     mutated = [Message("advice.params_modified")] if any(
         0 in o.get("changed_inputs", []) for o in outcomes if isinstance(o.get("changed_inputs"), list)) else []
     return [verdict(names[0], shape_fail, advice), verdict(names[1], value_fail, own_advice + mutated),
@@ -484,7 +486,7 @@ def _layer_hint(artifact: Artifact, key: str, want: dict[str, torch.Tensor]) -> 
 
 def _own_helpers_advice(artifact: Artifact, answers, failed_helpers: list[str]) -> list[Message]:
     """backprop is right with the grader's helpers; is it also right with the student's own?"""
-    outcomes = _outcomes(artifact, "own")
+    outcomes = _outcomes(artifact, "own") if artifact.ok else []
     if not outcomes:
         return []
     outcome, want = outcomes[0], answers["backprop"][-1]

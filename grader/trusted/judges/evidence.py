@@ -31,6 +31,12 @@ def error_messages(artifact: Artifact, function: str, cell_of: Callable[[int], i
     """What the student sees when ``function`` raised, or when the probe gave nothing back."""
     if artifact.problem == "missing":
         return [Message("probe_missing", {"function": function})]
+    if artifact.problem in ("died", "stuck"):
+        return [Message("probe_ended_kernel", {"function": function})]
+    if artifact.problem == "timeout":
+        return [Message("probe_timeout", {"function": function})]
+    if artifact.problem == "not_run":
+        return [Message("probe_not_run", {"function": function})]
     if artifact.problem is not None:
         return [Message("probe_unreadable", {"function": function})]
     return exception_messages(artifact.error or {}, function, cell_of)

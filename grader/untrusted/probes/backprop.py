@@ -121,10 +121,13 @@ def probe_function(name):
         call_cases(values, tensors, ns, name, inputs["cases"][name], "case")
         if name in inputs["extreme"]:
             call_cases(values, tensors, ns, name, inputs["extreme"][name], "extreme")
-        if name == "backprop":
-            # With the student's own helpers too: not scored, it tells which helper breaks it.
-            call_cases(values, tensors, ns, name, inputs["cases"][name][-1:], "own", substitute=False)
     return probe
+
+
+def probe_backprop_own_helpers(values, tensors, ns, inputs):
+    """backprop with the student's own helpers: not scored, it tells which helper breaks it. A
+    probe of its own, so that a helper that crashes the kernel costs backprop nothing."""
+    call_cases(values, tensors, ns, "backprop", inputs["cases"]["backprop"][-1:], "own", substitute=False)
 
 
 def probe_backprop_training(values, tensors, ns, inputs):
@@ -167,4 +170,5 @@ def _gradient_problem(grads, params):
 FUNCTIONS = ("sigmoid", "sigmoid_prime", "mse_loss", "mse_loss_grad", "output_delta", "hidden_delta",
              "layer_gradients", "backprop")
 PROBES = {name: probe_function(name) for name in FUNCTIONS}
+PROBES["backprop_own_helpers"] = probe_backprop_own_helpers
 PROBES["backprop_training"] = probe_backprop_training
