@@ -157,3 +157,22 @@ def test_a_flood_of_output_is_capped_before_it_piles_up(tmp_path):
     assert [c.status for c in run.cells] == ["ok", "ok"] and run.truncated_cells == [0]
     assert MAX_CELL_OUTPUT_BYTES // 2 <= kept <= MAX_CELL_OUTPUT_BYTES + 1000 and printed(cells[1]) == "after\n"
     assert grown_mb < 100, f"the grader grew by {grown_mb:.0f} MB for 60 MB of printing"
+
+
+def test_a_kernel_that_fails_to_start_leaves_no_cgroup_behind(tmp_path):
+    # A socket path over 107 bytes: the kernel is launched, then the grader cannot connect to it.
+    job = tmp_path / ("deep" * 30)
+    job.mkdir()
+    sandbox.prepare_job(job, ISOLATION)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    session = KernelSession(notebook, job, Limits(), seed=0, isolation=ISOLATION)
+
+    async def start():
+        async with session:
+            pass
+
+    with pytest.raises(Exception):
+        asyncio.run(start())
+    assert session.cgroup is not None and not any(path.exists() for path in session.cgroup.paths)
+    time.sleep(1)
+    assert processes_matching(str(job)) == []

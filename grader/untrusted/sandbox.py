@@ -120,27 +120,37 @@ class Cell:
         """Kill every process in these cgroups, however many it started."""
         for path in self.paths:
             for _ in range(50):
-                try:
-                    pids = [int(p) for p in (path / "cgroup.procs").read_text().split()]
-                except OSError:
+                if not self._kill_all(path):
                     break
-                if not pids:
-                    break
-                for pid in pids:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
                 time.sleep(0.02)
 
-    def close(self) -> None:
-        """Kill whatever is left in these cgroups and remove them."""
-        self.kill()
-        for path in self.paths:
+    @staticmethod
+    def _kill_all(path: Path) -> bool:
+        """SIGKILL each task in one cgroup; whether there were any."""
+        try:
+            pids = [int(p) for p in (path / "tasks").read_text().split()]
+        except OSError:
+            return False
+        for pid in pids:
             try:
-                path.rmdir()
-            except OSError:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
                 pass
+        return bool(pids)
+
+    def close(self) -> None:
+        """Kill whatever is left in these cgroups and remove them. A kernel whose start failed
+        may enter its cgroup only now, so keep killing until the cgroup can be removed."""
+        for path in self.paths:
+            for _ in range(250):
+                self._kill_all(path)
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
 
 
 def rlimit_command(limits) -> list[str]:
