@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 
 import click
+from rich.console import Console
 
 from grader import __version__
 from grader.errors import GraderError
 from grader.reports.catalog import LANGUAGES, catalog
 from grader.reports.gradescope import results_json
+from grader.reports.render import html_report, markdown_report
 from grader.reports.terminal import summary_lines
 
 
@@ -32,14 +34,19 @@ def main() -> None:
               help="Also write Gradescope's results.json to this path.")
 @click.option("--lang", type=click.Choice(LANGUAGES), default="es", show_default=True,
               help="Language of the feedback.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path),
+              help="Write the HTML report here instead of next to the notebook (NOTEBOOK.feedback.html).")
+@click.option("--md", "md_path", type=click.Path(path_type=Path),
+              help="Also write the report as Markdown (for LMS comments) to this path.")
+@click.option("--no-report", is_flag=True, help="Write no HTML report.")
 @click.option("-v", "--verbose", is_flag=True, help="Show the messages of passed checks too.")
 def submit(notebook: Path, assignment: str | None, seed: int | None, device: str, json_path: Path | None,
-           lang: str, verbose: bool) -> None:
-    """Grade one notebook and print one line per check.
+           lang: str, html_path: Path | None, md_path: Path | None, no_report: bool, verbose: bool) -> None:
+    """Grade one notebook, print one line per check and write a feedback report.
 
     Exit status: 0 full marks, 1 graded with points lost, 2 unusable input.
 
-    Example: grade submit mi_cuaderno.ipynb --json results.json
+    Example: grade submit mi_cuaderno.ipynb --lang en --md feedback.md
     """
     from grader.grading import grade_notebook
 
@@ -51,9 +58,25 @@ def submit(notebook: Path, assignment: str | None, seed: int | None, device: str
     messages = catalog(lang)
     if result.isolation != "bubblewrap":
         click.echo("grade: warning: the notebook ran without the sandbox (see `grade doctor`)", err=True)
-    click.echo("\n".join(summary_lines(result, messages, verbose=verbose)))
+    console = Console(highlight=False, soft_wrap=True)
+    for line in summary_lines(result, messages, verbose=verbose):
+        console.print(line)
+    outputs: list[tuple[Path, str]] = []
     if json_path is not None:
-        _write_atomically(json_path, json.dumps(results_json(result, messages), ensure_ascii=False, indent=2))
+        outputs.append((json_path, json.dumps(results_json(result, messages), ensure_ascii=False, indent=2)))
+    if not no_report:
+        outputs.append((html_path or notebook.with_name(f"{notebook.stem}.feedback.html"),
+                        html_report(result, messages)))
+    if md_path is not None:
+        outputs.append((md_path, markdown_report(result, messages)))
+    for path, text in outputs:
+        try:
+            _write_atomically(path, text)
+        except OSError as err:
+            click.echo(f"grade: error: cannot write {path}: {err.strerror}", err=True)
+            sys.exit(2)
+        if path.suffix in (".html", ".md"):
+            click.echo(messages.text("ui.report_written", path=path))
     sys.exit(0 if result.full_marks else 1)
 
 

@@ -131,7 +131,7 @@ def _score(assignment: str, verdicts: list[Verdict]) -> list[CheckResult]:
         if verdict is None:
             raise AssertionError(f"the judge gave no verdict on {spec.name}")
         checks.append(CheckResult(spec.name, spec.tag, str(number), spec.points if verdict.passed else 0.0,
-                                  spec.points, verdict.passed, verdict.messages, verdict.advice))
+                                  spec.points, verdict.passed, verdict.messages, verdict.advice, verdict.figures))
     if by_name:
         raise AssertionError(f"verdicts without points: {sorted(by_name)}")
     return checks

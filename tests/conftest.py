@@ -16,6 +16,11 @@ TESTS = Path(__file__).parent
 SEED = 1234  # every kernel test grades with this seed, so outcomes are exact
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true",
+                     help="Rewrite the golden report files under tests/golden/ from the current output.")
+
+
 def load_cases(file_name: str, kind: str) -> list[dict]:
     return tomllib.loads((TESTS / "mutants" / file_name).read_text("utf-8"))[kind]
 

@@ -49,3 +49,11 @@ def test_backprop_tags_are_the_functions_and_training():
     assert {s.tag for s in POINTS["backprop"]} == {
         "sigmoid", "sigmoid_prime", "mse_loss", "mse_loss_grad", "output_delta", "hidden_delta",
         "layer_gradients", "backprop", "backprop_training"}
+
+
+def test_a_message_parameter_may_be_called_key():
+    from grader.reports.catalog import catalog
+    from grader.trusted.results import Message
+
+    for language in ("es", "en"):
+        assert "W1" in catalog(language).message(Message("training_missing_key", {"epoch": 3, "key": "W1"}))

@@ -21,10 +21,16 @@ def test_submit_writes_results_json_and_exit_status(tmp_path, reference_xor):
     nbformat.write(apply_replacements(reference_xor, mutant["replace"]), path)
     out = tmp_path / "results.json"
     result = CliRunner().invoke(main, ["submit", str(path), "--seed", str(SEED), "--json", str(out),
-                                       "--lang", "en"])
+                                       "--lang", "en", "--md", str(tmp_path / "feedback.md")])
     assert result.exit_code == 1, result.output
+    assert "\x1b[" not in result.stdout  # colour only on a terminal
     lines = result.stdout.splitlines()
-    assert lines[-1].startswith("Total: 92/100")
+    report = tmp_path / "mi_cuaderno.feedback.html"
+    assert lines[-2:] == [f"Report: {report}", f"Report: {tmp_path / 'feedback.md'}"]
+    assert lines[-3].startswith("Total: 92/100")
+    page = report.read_text("utf-8")
+    assert "92/100" in page and "not the percentage" in page and page.count("data:image/png;base64,") == 1
+    assert (tmp_path / "feedback.md").read_text("utf-8").startswith("## Feedback: xor — 92/100")
     assert any(line.startswith("fail") and "eval_model: returns the accuracy" in line for line in lines)
     results = json.loads(out.read_text("utf-8"))
     assert results["score"] == 92 and results["max_score"] == 100
@@ -35,3 +41,13 @@ def test_submit_writes_results_json_and_exit_status(tmp_path, reference_xor):
     assert "not the percentage" in failed[0]["output"]
     assert {"name", "number", "score", "max_score", "status", "output", "tags"} <= set(failed[0])
     assert f"--seed {SEED}" in results["output"]
+
+
+def test_no_report_writes_no_report_and_colour_follows_force_color(tmp_path, reference_xor):
+    path = tmp_path / "entrega.ipynb"
+    nbformat.write(reference_xor, path)
+    result = CliRunner(env={"FORCE_COLOR": "1"}).invoke(main, ["submit", str(path), "--seed", str(SEED),
+                                                              "--no-report"])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "entrega.feedback.html").exists()
+    assert "\x1b[" in result.stdout and "Informe" not in result.stdout

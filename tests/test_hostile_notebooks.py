@@ -17,6 +17,8 @@ import pytest
 
 from conftest import SEED, TESTS, apply_replacements
 from grader.assignments import COURSE_DIR, get_assignment
+from grader.reports.catalog import catalog
+from grader.reports.render import html_report
 from grader.trusted.results import Message
 from grader.untrusted import sandbox
 from grader.untrusted.runner import Limits
@@ -91,5 +93,7 @@ def test_hostile_notebook_is_contained_and_graded(case, tmp_path, monkeypatch):
     if "lost_tags" in case:
         lost = {tag for tag, (got, out_of) in result.tag_scores().items() if got < out_of}
         assert lost == set(case["lost_tags"])
+    for language in ("es", "en"):  # whatever the notebook printed or raised, the report stays small
+        assert len(html_report(result, catalog(language)).encode()) < 2 * 2**20
     said = {k for m in result.notes + [m for c in result.checks for m in c.messages] for k in keys(m)}
     assert set(case["notes"]) <= said, result.notes

@@ -27,7 +27,7 @@ class Catalog:
         self.language = language
         self.entries = entries
 
-    def text(self, key: str, **params: Any) -> str:
+    def text(self, key: str, /, **params: Any) -> str:
         return self.entries[key].format(**params)
 
     def message(self, message: Message) -> str:

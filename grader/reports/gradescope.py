@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from grader.reports.catalog import Catalog
+from grader.reports.view import points
 from grader.trusted.results import GradeResult
 
 
@@ -18,8 +19,8 @@ def results_json(result: GradeResult, catalog: Catalog) -> dict[str, Any]:
         "max_score": result.max_score,
         "execution_time": round(result.seconds, 2),
         "output": "\n".join(
-            [catalog.text("ui.summary", assignment=result.assignment, score=_points(result.score),
-                          max_score=_points(result.max_score))]
+            [catalog.text("ui.summary", assignment=result.assignment, score=points(result.score),
+                          max_score=points(result.max_score))]
             + [catalog.message(n) for n in result.notes]
             + [catalog.text("ui.reproduce", notebook=result.notebook, seed=result.seed)]
         ),
@@ -43,7 +44,3 @@ def results_json(result: GradeResult, catalog: Catalog) -> dict[str, Any]:
             "language": catalog.language,
         },
     }
-
-
-def _points(value: float) -> str:
-    return f"{value:g}"

@@ -14,6 +14,14 @@ class Message:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Figure:
+    """Data for a picture in the report (plain numbers and strings), drawn by grader.reports.figures."""
+
+    kind: str  # "decision_boundary", "loss_curves" or "gradient_errors"
+    data: dict[str, Any]
+
+
 @dataclass
 class Verdict:
     """A judge's finding on one check; points are added later, from the points table."""
@@ -23,6 +31,7 @@ class Verdict:
     messages: list[Message] = field(default_factory=list)
     # Shown whether the check passed or not, and never worth points (e.g. numerical stability).
     advice: list[Message] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
 
 
 @dataclass
@@ -35,6 +44,7 @@ class CheckResult:
     passed: bool
     messages: list[Message]
     advice: list[Message] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
 
 
 @dataclass

@@ -125,6 +125,9 @@ def _preamble(threads: int, seed: int, token: str) -> str:
         f"_s.modules[{token!r}] = _m\n"
         f"_torch.set_num_threads({threads})\n"
         f"_torch.manual_seed({seed})\n"
+        # Plain tracebacks: IPython's richer ones take seconds for a deep recursion, and nobody reads
+        # the kernel's own rendering (the grader keeps the error's name, text and frames).
+        "get_ipython().run_line_magic('xmode', 'Plain')\n"
         "del _b, _j, _o, _s, _t, _torch, _m\n"
     )
 
@@ -255,8 +258,10 @@ class KernelSession:
         )
         try:
             await self._kernel_context.__aenter__()
+            # The preamble imports torch, which takes seconds on a loaded machine: its time limit
+            # is not the notebook's cells'.
             _, status = await self._run_source(
-                _preamble(self.limits.torch_threads, self.seed, self.token), self.limits.cell_timeout_s
+                _preamble(self.limits.torch_threads, self.seed, self.token), max(self.limits.cell_timeout_s, 120)
             )
             if status != "finished":
                 raise RuntimeError(f"the kernel did not run the grader's preamble ({status} {self.ending})")

@@ -3,6 +3,8 @@ autograd (and backprop against finite differences), verdicts with hints for know
 
 from __future__ import annotations
 
+import math
+
 from typing import Any, Callable
 
 import torch
@@ -12,7 +14,7 @@ from grader.trusted.artifacts import Artifact
 from grader.trusted.compare import FLOAT64, Mismatch, Tolerance, compare, shape_text
 from grader.trusted.judges.draws import Draw
 from grader.trusted.judges.evidence import error_messages, exception_messages, mismatch_message
-from grader.trusted.results import Message, Verdict
+from grader.trusted.results import Figure, Message, Verdict
 
 ASSIGNMENT = "backprop"
 FUNCTIONS = ("sigmoid", "sigmoid_prime", "mse_loss", "mse_loss_grad", "output_delta", "hidden_delta",
@@ -448,8 +450,30 @@ def _judge_backprop(artifact: Artifact, own: Artifact, inputs, answers, cell_of:
     own_advice = _own_helpers_advice(own, answers, failed_helpers) if not value_fail else []
     mutated = [Message("advice.params_modified")] if any(
         0 in o.get("changed_inputs", []) for o in outcomes if isinstance(o.get("changed_inputs"), list)) else []
-    return [verdict(names[0], shape_fail, advice), verdict(names[1], value_fail, own_advice + mutated),
-            verdict(names[2], fd_fail, [])]
+    values_verdict = verdict(names[1], value_fail, own_advice + mutated)
+    if not values_verdict.passed:
+        values_verdict.figures = _gradient_error_figure(artifact, cases, answers["backprop"])
+    return [verdict(names[0], shape_fail, advice), values_verdict, verdict(names[2], fd_fail, [])]
+
+
+def _gradient_error_figure(artifact: Artifact, cases: list, want: list[dict[str, torch.Tensor]]) -> list[Figure]:
+    """Relative error per case and parameter, for the report's heatmap; None where no tensor of
+    the right shape came back."""
+    rows, errors = [], []
+    for index, arguments in enumerate(cases):
+        params, x = arguments[0], arguments[1]
+        sizes = "-".join(str(n) for n in (params["W1"].shape[1], params["W1"].shape[0], params["W2"].shape[0]))
+        rows.append(f"{index + 1}: {sizes}, B={x.shape[0]}")
+        row = []
+        for name in PARAMETERS:
+            got, expected = artifact.tensors.get(f"case{index}.{name}"), want[index][name]
+            if not isinstance(got, torch.Tensor) or got.shape != expected.shape or not got.is_floating_point():
+                row.append(None)
+                continue
+            error = float((got.double() - expected).abs().max() / expected.abs().max().clamp_min(1e-12))
+            row.append(error if math.isfinite(error) else 1e3)
+        errors.append(row)
+    return [Figure("gradient_errors", {"cases": rows, "parameters": list(PARAMETERS), "errors": errors})]
 
 
 def _backprop_shape_problem(artifact: Artifact, key: str, outcome: dict, arguments: list,

@@ -13,13 +13,14 @@ from grader.trusted.artifacts import Artifact, load_tensor_file
 from grader.trusted.compare import FLOAT32, FLOAT64, compare, dtype_text, shape_text
 from grader.trusted.judges.draws import Draw
 from grader.trusted.judges.evidence import error_messages, mismatch_message
-from grader.trusted.results import Message, Verdict
+from grader.trusted.results import Figure, Message, Verdict
 
 ASSIGNMENT = "xor"
 PROBES = ("dataset_shapes", "dataset_samples", "dataset_loader", "model_structure", "model_forward",
           "train_loop", "eval", "visualize", "state_dict", "end_to_end")
 ACCURACY_THRESHOLD = 0.95
 TEST_SIZE = 500
+GRID_LOW, GRID_HIGH, GRID_SIZE = -0.5, 1.5, 41
 DEFAULT_STD = 0.1
 CORNERS = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 SAVED_STATE_FILE = "saved_state_dict.bin"  # the probe's copy of the file the notebook saved
@@ -102,7 +103,28 @@ def draw_inputs(seed: int, device: str) -> tuple[dict[str, Any], dict[str, Any]]
             break
     inputs["roundtrip_x"] = draw.normal(16, 2)
     inputs["test_x"], test_y = draw.xor_points(TEST_SIZE)
+    inputs["grid_x"] = _grid()
     return inputs, {"test_y": test_y}
+
+
+def _grid() -> torch.Tensor:
+    """The points where the report draws the trained model's decision boundary."""
+    axis = torch.linspace(GRID_LOW, GRID_HIGH, GRID_SIZE)
+    rows, columns = torch.meshgrid(axis, axis, indexing="ij")
+    return torch.stack([columns.reshape(-1), rows.reshape(-1)], dim=1)
+
+
+class _RecordingBCE(nn.BCEWithLogitsLoss):
+    """The reference's loss, kept per batch for the report's loss curve."""
+
+    def __init__(self):
+        super().__init__()
+        self.values: list[float] = []
+
+    def forward(self, input, target):
+        loss = super().forward(input, target)
+        self.values.append(float(loss.detach()))
+        return loss
 
 
 # ---------------------------------------------------------------- what the reference expects
@@ -124,7 +146,9 @@ def expected(inputs: dict[str, Any], ref) -> dict[str, Any]:
     loader = tud.DataLoader(tud.TensorDataset(inputs["train_x"], inputs["train_y"]),
                             batch_size=inputs["train_batch_size"], shuffle=False)
     optimizer = torch.optim.SGD(model.parameters(), lr=inputs["train_lr"])
-    ref.train_model(model, optimizer, loader, nn.BCEWithLogitsLoss(), num_epochs=inputs["train_epochs"])
+    loss = _RecordingBCE()
+    ref.train_model(model, optimizer, loader, loss, num_epochs=inputs["train_epochs"])
+    answers["train_losses"] = loss.values
     answers["trained"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
     answers["train_forward_calls"] = inputs["train_epochs"] * len(loader)
 
@@ -369,7 +393,15 @@ def _judge_train(train: Artifact, inputs, answers, cell_of: CellOf) -> Verdict:
                                                     "epochs": inputs["train_epochs"]}))
     if train.ok and len(messages) == 2:
         messages.append(Message("hint.step_order"))
-    return Verdict("train_model_matches_reference", False, messages)
+    return Verdict("train_model_matches_reference", False, messages, figures=_loss_figure(train, answers))
+
+
+def _loss_figure(train: Artifact, answers) -> list[Figure]:
+    losses = train.values.get("losses")
+    if not isinstance(losses, list) or not losses or not all(isinstance(v, (int, float)) for v in losses):
+        return []
+    return [Figure("loss_curves", {"student": [round(float(v), 5) for v in losses[:2000]],
+                                   "reference": [round(v, 5) for v in answers["train_losses"]]})]
 
 
 def _judge_eval(evaluation: Artifact, inputs, answers, cell_of: CellOf) -> list[Verdict]:
@@ -536,13 +568,14 @@ def _judge_end_to_end(e2e: Artifact, inputs, hidden, ref, forward_ok: bool, cell
         return _failed(name, e2e, "XORDataset + ClasificadorSimple + train_model", cell_of)
     state = {k[len("state."):]: x for k, x in e2e.tensors.items() if k.startswith("state.")}
     labels, notes = hidden["test_y"], []
-    logits = None
+    logits, model_logits = None, None
     if forward_ok and sorted(state) == sorted(PARAMETER_NAMES):
         model = ref.ClasificadorSimple(2, 4, 1)
         try:
             model.load_state_dict({k: x.float() for k, x in state.items()}, strict=True)
             with torch.no_grad():
                 logits = model(inputs["test_x"])
+            model_logits = model
         except (RuntimeError, TypeError):
             logits = None
     if logits is None:
@@ -557,6 +590,25 @@ def _judge_end_to_end(e2e: Artifact, inputs, hidden, ref, forward_ok: bool, cell
     accuracy = float((predictions == labels).double().mean())
     params = {"accuracy": f"{100 * accuracy:.2f}", "threshold": f"{100 * ACCURACY_THRESHOLD:.0f}",
               "n": len(labels)}
+    if model_logits is not None:
+        with torch.no_grad():
+            grid_logits = model_logits(inputs["grid_x"])
+    else:
+        grid_logits = e2e.tensors.get("grid_logits")
+    figures = _boundary_figure(grid_logits, inputs, labels, params["accuracy"])
     if accuracy >= ACCURACY_THRESHOLD:
-        return Verdict(name, True, [Message("accuracy_reached", params)] + notes)
-    return Verdict(name, False, [Message("accuracy_low", params)] + notes)
+        return Verdict(name, True, [Message("accuracy_reached", params)] + notes, figures=figures)
+    return Verdict(name, False, [Message("accuracy_low", params)] + notes, figures=figures)
+
+
+def _boundary_figure(grid_logits, inputs, labels, accuracy: str) -> list[Figure]:
+    if not isinstance(grid_logits, torch.Tensor) or grid_logits.numel() != GRID_SIZE**2 \
+            or not grid_logits.is_floating_point():
+        return []
+    probabilities = torch.sigmoid(grid_logits.double().reshape(GRID_SIZE, GRID_SIZE))
+    return [Figure("decision_boundary", {
+        "low": GRID_LOW, "high": GRID_HIGH, "n": GRID_SIZE, "accuracy": accuracy,
+        "probabilities": [[round(float(v), 4) for v in row] for row in probabilities],
+        "points": [[round(float(v), 4) for v in point] for point in inputs["test_x"]],
+        "labels": [int(v) for v in labels],
+    })]

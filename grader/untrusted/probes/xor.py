@@ -24,6 +24,24 @@ class GraderNet(nn.Module):
         return self.linear2(self.act_fn(self.linear1(x)))
 
 
+class RecordingBCE(nn.BCEWithLogitsLoss):
+    """The loss handed to the student's train_model: it keeps each value it returns, for the
+    report's loss curve."""
+
+    def __init__(self):
+        super().__init__()
+        self.values = []
+
+    def forward(self, input, target):
+        loss = super().forward(input, target)
+        if len(self.values) < 2000:
+            try:
+                self.values.append(float(loss.detach().reshape(-1)[0]))
+            except (RuntimeError, IndexError, ValueError):
+                pass
+        return loss
+
+
 class CountingSGD(torch.optim.SGD):
     def __init__(self, params, lr):
         super().__init__(params, lr=lr)
@@ -140,10 +158,12 @@ def probe_train_loop(values, tensors, ns, inputs):
     optimizer = CountingSGD(model.parameters(), lr=float(inputs["train_lr"]))
     loader = tud.DataLoader(tud.TensorDataset(inputs["train_x"], inputs["train_y"]),
                             batch_size=int(inputs["train_batch_size"]), shuffle=False)
+    loss = RecordingBCE()
     try:
         with with_device(ns, "cpu"):
-            train_model(model, optimizer, loader, nn.BCEWithLogitsLoss(), num_epochs=int(inputs["train_epochs"]))
+            train_model(model, optimizer, loader, loss, num_epochs=int(inputs["train_epochs"]))
     finally:
+        values["losses"] = loss.values
         values["forward_calls"] = len(model.forward_calls)
         values["optimizer_calls"] = optimizer.counts
         values["training_mode"] = [call[0] for call in model.forward_calls[:1]]
@@ -248,6 +268,7 @@ def probe_end_to_end(values, tensors, ns, inputs):
         tensors["state." + name] = cpu_tensor(param)
     with torch.no_grad():
         tensors["logits"] = cpu_tensor(model(inputs["test_x"].to(device)))
+        tensors["grid_logits"] = cpu_tensor(model(inputs["grid_x"].to(device)))
 
 
 PROBES = {

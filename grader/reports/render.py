@@ -1,0 +1,71 @@
+"""Feedback reports from the same data as results.json: a self-contained HTML page (inline CSS,
+figures as data URIs, nothing fetched) and Markdown for LMS comments. Jinja2 templates with
+autoescaping for HTML and StrictUndefined, so a missing field fails loudly instead of printing
+nothing."""
+
+from __future__ import annotations
+
+import re
+
+import jinja2
+from markupsafe import Markup, escape
+
+from grader.reports.catalog import Catalog
+from grader.reports.view import ReportView, report_view
+from grader.trusted.results import GradeResult
+
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def _inline_code(text: str) -> Markup:
+    """Escaped text with `backticks` as <code>; the only markup a message carries."""
+    return Markup(_CODE.sub(lambda m: f"<code>{m.group(1)}</code>", str(escape(text))))
+
+
+def _message_html(line: str) -> Markup:
+    # Lines indented by the catalog are details: a call with its shapes, a line of the student's code.
+    if line.startswith("  "):
+        return Markup('<p class="detail">') + escape(line.strip()) + Markup("</p>")
+    return Markup("<p>") + _inline_code(line) + Markup("</p>")
+
+
+def _md(text: str) -> str:
+    """Text safe in Markdown that LMSs render with HTML allowed: no tags, no entities of its own."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
+
+
+def _code_span(text: str) -> str:
+    """Text as a Markdown code span, where nothing is markup (nor entities): only the fence and
+    line breaks need care."""
+    text = text.replace("\n", " ")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}" if len(fence) > 1 else f"`{text}`"
+
+
+def _md_line(line: str) -> str:
+    # Lines indented by the catalog are details: a call with its shapes, a line of the student's code.
+    if line.startswith("  "):
+        return "  - " + _code_span(line.strip())
+    return "- " + _md(line)
+
+
+_ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.PackageLoader("grader.reports", "templates"),
+    autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+)
+_ENVIRONMENT.filters.update(inline_code=_inline_code, message_html=_message_html, md=_md, md_line=_md_line)
+
+
+def render(view: ReportView, kind: str) -> str:
+    """``kind`` is "html" or "md"."""
+    return _ENVIRONMENT.get_template(f"report.{kind}.j2").render(view=view)
+
+
+def html_report(result: GradeResult, catalog: Catalog) -> str:
+    return render(report_view(result, catalog, pictures=True), "html")
+
+
+def markdown_report(result: GradeResult, catalog: Catalog) -> str:
+    return render(report_view(result, catalog), "md")

@@ -1,0 +1,66 @@
+"""Fixed grading results for report tests: built by hand, so they need no kernel and never change."""
+
+from __future__ import annotations
+
+import math
+
+from grader.trusted.points import checks_of
+from grader.trusted.results import CheckResult, Figure, GradeResult, Message
+
+
+def _result(assignment: str, failed: dict[str, list[Message]], advice: dict[str, list[Message]],
+            notes: list[Message], figures: dict[str, list[Figure]] | None = None) -> GradeResult:
+    checks = [CheckResult(spec.name, spec.tag, str(number), 0.0 if spec.name in failed else spec.points,
+                          spec.points, spec.name not in failed, failed.get(spec.name, []),
+                          advice.get(spec.name, []), (figures or {}).get(spec.name, []))
+              for number, spec in enumerate(checks_of(assignment), start=1)]
+    return GradeResult(assignment=assignment, notebook=f"/home/ana/entregas/{assignment}.ipynb",
+                       score=sum(c.score for c in checks), max_score=sum(c.max_score for c in checks),
+                       checks=checks, notes=notes, seed=1234, device="cpu", seconds=12.34,
+                       grader_version="0.1.0", isolation="bubblewrap")
+
+
+def xor_with_mistakes(hostile_text: bool = False) -> GradeResult:
+    """``hostile_text``: the student's side sent markup in an exception and a line of code."""
+    tail = " <script>alert(1)</script>" if hostile_text else ""
+    code = "preds = model(data_inputs) & <b>" if hostile_text else "preds = model(data_inputs.T)"
+    raised = [Message("raised", {"function": "train_model", "type": "RuntimeError",
+                                 "message": "mat1 and mat2 shapes cannot be multiplied (2x128 and 2x4)" + tail}),
+              Message("at_line", {"cell": 14, "line": 7, "code": code}),
+              Message("hint.matmul_shapes", {"function": "train_model"})]
+    return _result(
+        "xor",
+        failed={"train_model_matches_reference": raised,
+                "eval_model_returns_accuracy": [Message("hint.percentage")]},
+        advice={},
+        notes=[Message("did_not_finish", {"where": Message("where.cell", {"cell": 20}),
+                                          "how": Message("ending.exit", {"code": "3"})}),
+               Message("restarted_without_cell", {"cell": 20})],
+        figures={"train_model_matches_reference": [LOSSES], "end_to_end_accuracy": [BOUNDARY]},
+    )
+
+
+def _probability(x: float, y: float) -> float:
+    return round(1 / (1 + math.exp(-8 * (x + y - 2 * x * y - 0.5))), 4)
+
+
+AXIS = [-0.5 + 2 * i / 40 for i in range(41)]
+BOUNDARY = Figure("decision_boundary", {
+    "low": -0.5, "high": 1.5, "n": 41, "accuracy": "99.20",
+    "probabilities": [[_probability(x, y) for x in AXIS] for y in AXIS],
+    "points": [[0.02, 0.05], [0.97, 0.03], [0.05, 1.02], [1.01, 0.96]], "labels": [0, 1, 1, 0],
+})
+LOSSES = Figure("loss_curves", {"student": [0.71, 0.69, 0.74, 0.83, 0.97, 1.2],
+                                "reference": [0.71, 0.69, 0.68, 0.66, 0.65, 0.63]})
+GRADIENT_ERRORS = Figure("gradient_errors", {"cases": ["1: 2-3-1, B=1", "2: 3-3-3, B=5"],
+                                             "parameters": ["W1", "b1", "W2", "b2"],
+                                             "errors": [[1e-16, 2e-16, 0.4, None], [3e-16, 1e-15, 0.9, 1.0]]})
+
+
+def backprop_full_marks_with_advice() -> GradeResult:
+    return _result("backprop", failed={}, advice={"sigmoid_matches_reference": [Message("advice.unstable",
+                                                  {"call": "sigmoid(z [4])"})]},
+                   notes=[])
+
+
+CASES = {"xor_with_mistakes": xor_with_mistakes, "backprop_full_marks": backprop_full_marks_with_advice}
