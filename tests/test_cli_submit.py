@@ -29,7 +29,7 @@ def test_submit_writes_results_json_and_exit_status(tmp_path, reference_xor):
     assert lines[-2:] == [f"Report: {report}", f"Report: {tmp_path / 'feedback.md'}"]
     assert lines[-3].startswith("Total: 92/100")
     page = report.read_text("utf-8")
-    assert "92/100" in page and "not the percentage" in page and page.count("data:image/png;base64,") == 1
+    assert "92/100" in page and "not the percentage" in page and page.count("data:image/png;base64,") == 2
     assert (tmp_path / "feedback.md").read_text("utf-8").startswith("## Feedback: xor — 92/100")
     assert any(line.startswith("fail") and "eval_model: returns the accuracy" in line for line in lines)
     results = json.loads(out.read_text("utf-8"))

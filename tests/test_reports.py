@@ -67,7 +67,8 @@ def test_a_report_stays_small_whatever_the_notebook_printed():
         assert len(markdown_report(result, catalog(language)).encode()) < 2 * 2**20
 
 
-@pytest.mark.parametrize("figure", [BOUNDARY, LOSSES, GRADIENT_ERRORS], ids=lambda f: f.kind)
+@pytest.mark.parametrize("figure", [BOUNDARY, LOSSES, Figure("training_loss", LOSSES.data), GRADIENT_ERRORS],
+                         ids=lambda f: f.kind)
 def test_each_kind_of_figure_is_drawn_as_an_inline_png(figure):
     picture = render_figure(figure, catalog("es"))
     assert picture["data_uri"].startswith("data:image/png;base64,") and len(picture["data_uri"]) > 5000

@@ -61,8 +61,10 @@ def _decision_boundary(data: dict, catalog: Catalog):
 
 def _loss_curves(data: dict, catalog: Catalog):
     fig, ax = plt.subplots(figsize=(6, 3.4))
-    for key, style in (("reference", dict(color="#5f6368", linestyle="--", linewidth=2)),
-                       ("student", dict(color="#b3261e", linewidth=1.5, marker="o", markersize=3))):
+    many = max(len(data["student"]), len(data["reference"])) > 100
+    marker = {} if many else dict(marker="o", markersize=3)
+    for key, style in (("reference", dict(color="#5f6368", linestyle="--", linewidth=1.5 if many else 2)),
+                       ("student", dict(color="#b3261e", linewidth=1 if many else 1.5, **marker))):
         values = [float(v) for v in data[key]]
         if values:
             ax.plot(range(1, len(values) + 1), values, label=catalog.text(f"figures.{key}"), **style)
@@ -89,5 +91,5 @@ def _gradient_errors(data: dict, catalog: Catalog):
     return fig
 
 
-_DRAWERS = {"decision_boundary": _decision_boundary, "loss_curves": _loss_curves,
+_DRAWERS = {"decision_boundary": _decision_boundary, "loss_curves": _loss_curves, "training_loss": _loss_curves,
             "gradient_errors": _gradient_errors}

@@ -18,7 +18,7 @@ class Message:
 class Figure:
     """Data for a picture in the report (plain numbers and strings), drawn by grader.reports.figures."""
 
-    kind: str  # "decision_boundary", "loss_curves" or "gradient_errors"
+    kind: str  # "decision_boundary", "loss_curves", "training_loss" or "gradient_errors"
     data: dict[str, Any]
 
 

@@ -152,12 +152,25 @@ def expected(inputs: dict[str, Any], ref) -> dict[str, Any]:
     answers["trained"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
     answers["train_forward_calls"] = inputs["train_epochs"] * len(loader)
 
+    answers["end_to_end_losses"] = _reference_training_losses(ref)
+
     logits = _logits({k: v.double() for k, v in inputs["eval_state"].items()}, inputs["eval_x"].double())
     correct = ((logits.squeeze(1) >= 0).long() == inputs["eval_y"]).double()
     answers["accuracy"] = float(correct.mean())
     answers["batch_mean_accuracy"] = float(
         torch.stack([c.mean() for c in correct.split(inputs["eval_batch_size"])]).mean())
     return answers
+
+
+def _reference_training_losses(ref) -> list[float]:
+    """The loss per batch of the lecture's training run with the reference code (seeded by the
+    caller), for the report's picture next to the student's own run."""
+    dataset = ref.XORDataset(size=2500)
+    loader = tud.DataLoader(dataset, batch_size=128, shuffle=True)
+    model = ref.ClasificadorSimple(2, 4, 1)
+    loss = _RecordingBCE()
+    ref.train_model(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, loss, num_epochs=100)
+    return loss.values
 
 
 # ---------------------------------------------------------------- verdicts
@@ -178,7 +191,7 @@ def judge(artifacts: dict[str, Artifact], inputs: dict[str, Any], hidden: dict[s
     eval_keeps = all(v.passed for v in evaluation if v.name == "eval_model_keeps_parameters")
     verdicts += _judge_state_dict(artifacts["state_dict"], artifacts["model_structure"], inputs, ref,
                                   forward_ok, cell_of, eval_keeps)
-    verdicts.append(_judge_end_to_end(artifacts["end_to_end"], inputs, hidden, ref, forward_ok, cell_of))
+    verdicts.append(_judge_end_to_end(artifacts["end_to_end"], inputs, hidden, answers, ref, forward_ok, cell_of))
     return verdicts
 
 
@@ -397,11 +410,19 @@ def _judge_train(train: Artifact, inputs, answers, cell_of: CellOf) -> Verdict:
 
 
 def _loss_figure(train: Artifact, answers) -> list[Figure]:
-    losses = train.values.get("losses")
+    return _losses_figure("loss_curves", train, answers["train_losses"])
+
+
+def _training_figure(e2e: Artifact, reference: list[float]) -> list[Figure]:
+    return _losses_figure("training_loss", e2e, reference)
+
+
+def _losses_figure(kind: str, artifact: Artifact, reference: list[float]) -> list[Figure]:
+    losses = artifact.values.get("losses")
     if not isinstance(losses, list) or not losses or not all(isinstance(v, (int, float)) for v in losses):
         return []
-    return [Figure("loss_curves", {"student": [round(float(v), 5) for v in losses[:2000]],
-                                   "reference": [round(v, 5) for v in answers["train_losses"]]})]
+    return [Figure(kind, {"student": [round(float(v), 5) for v in losses[:4000]],
+                          "reference": [round(v, 5) for v in reference]})]
 
 
 def _judge_eval(evaluation: Artifact, inputs, answers, cell_of: CellOf) -> list[Verdict]:
@@ -562,7 +583,7 @@ def _state_difference(got: dict[str, torch.Tensor], want: dict[str, torch.Tensor
     return None
 
 
-def _judge_end_to_end(e2e: Artifact, inputs, hidden, ref, forward_ok: bool, cell_of: CellOf) -> Verdict:
+def _judge_end_to_end(e2e: Artifact, inputs, hidden, answers, ref, forward_ok: bool, cell_of: CellOf) -> Verdict:
     name = "end_to_end_accuracy"
     if not e2e.ok:
         return _failed(name, e2e, "XORDataset + ClasificadorSimple + train_model", cell_of)
@@ -595,7 +616,8 @@ def _judge_end_to_end(e2e: Artifact, inputs, hidden, ref, forward_ok: bool, cell
             grid_logits = model_logits(inputs["grid_x"])
     else:
         grid_logits = e2e.tensors.get("grid_logits")
-    figures = _boundary_figure(grid_logits, inputs, labels, params["accuracy"])
+    figures = _boundary_figure(grid_logits, inputs, labels, params["accuracy"]) \
+        + _training_figure(e2e, answers["end_to_end_losses"])
     if accuracy >= ACCURACY_THRESHOLD:
         return Verdict(name, True, [Message("accuracy_reached", params)] + notes, figures=figures)
     return Verdict(name, False, [Message("accuracy_low", params)] + notes, figures=figures)

@@ -28,13 +28,14 @@ class RecordingBCE(nn.BCEWithLogitsLoss):
     """The loss handed to the student's train_model: it keeps each value it returns, for the
     report's loss curve."""
 
-    def __init__(self):
+    def __init__(self, limit=2000):
         super().__init__()
         self.values = []
+        self.limit = limit
 
     def forward(self, input, target):
         loss = super().forward(input, target)
-        if len(self.values) < 2000:
+        if len(self.values) < self.limit:
             try:
                 self.values.append(float(loss.detach().reshape(-1)[0]))
             except (RuntimeError, IndexError, ValueError):
@@ -261,8 +262,12 @@ def probe_end_to_end(values, tensors, ns, inputs):
     loader = tud.DataLoader(train_dataset, batch_size=128, shuffle=True)
     model = ClasificadorSimple(num_inputs=2, num_hidden=4, num_outputs=1).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    with with_device(ns, device):
-        train_model(model, optimizer, loader, nn.BCEWithLogitsLoss(), num_epochs=100)
+    loss = RecordingBCE(limit=4000)
+    try:
+        with with_device(ns, device):
+            train_model(model, optimizer, loader, loss, num_epochs=100)
+    finally:
+        values["losses"] = loss.values
     model.eval()
     for name, param in model.state_dict().items():
         tensors["state." + name] = cpu_tensor(param)
