@@ -12,6 +12,7 @@ from rich.console import Console
 
 from grader import __version__
 from grader.errors import GraderError
+from grader.files import write_atomically
 from grader.reports.catalog import LANGUAGES, catalog
 from grader.reports.gradescope import results_json
 from grader.reports.render import html_report, markdown_report
@@ -71,13 +72,54 @@ def submit(notebook: Path, assignment: str | None, seed: int | None, device: str
         outputs.append((md_path, markdown_report(result, messages)))
     for path, text in outputs:
         try:
-            _write_atomically(path, text)
+            write_atomically(path, text)
         except OSError as err:
             click.echo(f"grade: error: cannot write {path}: {err.strerror}", err=True)
             sys.exit(2)
         if path.suffix in (".html", ".md"):
             click.echo(messages.text("ui.report_written", path=path))
     sys.exit(0 if result.full_marks else 1)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="Where each student's results.json and feedback.html go, and gradebook.csv.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Submissions graded at once, each in its own kernel.")
+@click.option("--seed", type=int, help="Course seed: each score then depends only on the notebook and this seed.")
+@click.option("--force", is_flag=True, help="Grade again submissions that already have a result.")
+@click.option("--lang", type=click.Choice(LANGUAGES), default="es", show_default=True,
+              help="Language of the feedback.")
+def batch(folder: Path, out_dir: Path, jobs: int, seed: int | None, force: bool, lang: str) -> None:
+    """Grade a class: FOLDER holds one notebook per student, or one folder per student.
+
+    A submission whose content and grader version already have a result is skipped, so a run
+    that was stopped can simply be started again.
+
+    Example: grade batch entregas/ --out notas/ -j 2
+    """
+    from collections import Counter
+
+    from grader.batch import find_submissions, grade_class, write_gradebook
+
+    submissions = find_submissions(folder)
+    if not submissions:
+        click.echo(f"grade: error: no notebooks in {folder}", err=True)
+        sys.exit(2)
+    counts: Counter[str] = Counter()
+    try:
+        for outcome in grade_class(submissions, out_dir, jobs, seed, lang, force):
+            counts[outcome.status] += 1
+            score = "" if outcome.score is None else f" {outcome.score:g}/{outcome.max_score:g}"
+            reason = f": {outcome.reason}" if outcome.reason else ""
+            click.echo(f"{outcome.student}{score} ({outcome.status}){reason}")
+    except KeyboardInterrupt:
+        click.echo("grade: stopped; finished results are kept, run again to go on", err=True)
+        write_gradebook(out_dir, submissions)
+        sys.exit(130)
+    gradebook = write_gradebook(out_dir, submissions)
+    click.echo(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) + f"; {gradebook}")
 
 
 @main.command()
@@ -88,9 +130,3 @@ def doctor() -> None:
     isolation = sandbox.detect()
     click.echo("\n".join(isolation.describe()))
     sys.exit(0 if isolation.mode == "bubblewrap" else 1)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    draft = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    draft.write_text(text + "\n", encoding="utf-8")
-    os.replace(draft, path)

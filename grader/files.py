@@ -1,0 +1,16 @@
+"""Writing files that a crash must never leave half-written."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a sibling file, then rename it over ``path``: readers see the old file or the new one."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(draft, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(draft, path)
