@@ -2,8 +2,9 @@
 
 When a cell ends its kernel (``os._exit``, a segfault, the memory limit) or runs past its time
 limit, a fresh kernel runs the notebook again without that cell, so that the definitions around
-it are still graded: an interrupted kernel may hold half-done state or leave processes spinning. When a probe ends the kernel, a fresh kernel runs the
-notebook again before the next probe, so that one function's crash costs only its own checks.
+it are still graded: an interrupted kernel may hold half-done state or leave processes spinning.
+When a probe ends the kernel, a fresh kernel runs the notebook again before the next probe, so
+that one function's crash costs only its own checks.
 Each such event is kept as an Incident for the report. Restarts past cells are capped in number;
 each probe may end a kernel once; no restart begins after the grading's deadline.
 """

@@ -79,12 +79,15 @@ class CellOutcome:
 @dataclass
 class NotebookRun:
     cells: list[CellOutcome] = field(default_factory=list)
-    kernel_died: bool = False
     timed_out: bool = False
     seconds: float = 0.0
     truncated_cells: list[int] = field(default_factory=list)
     # The cell after which no other ran: it ended the kernel, or timed out in a run told to stop.
     stopped_by: CellOutcome | None = None
+
+    @property
+    def kernel_died(self) -> bool:
+        return any(cell.ended_kernel for cell in self.cells)
 
     def cell_index(self, execution_count: int) -> int | None:
         for cell in self.cells:
@@ -94,10 +97,12 @@ class NotebookRun:
 
 
 # What the kernel may see of the grader's environment: enough to find Python, its libraries and a
-# GPU (the sandbox sets its own HOME, USER and TMPDIR). Not the rest: the grader's secrets, tokens, and variables torch sets in this process once it
-# is imported here (TORCHINDUCTOR_CACHE_DIR, under the grader's own temporary folder).
-_PASSED_ENVIRONMENT = ("PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "LANG", "LANGUAGE", "TZ", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX",
-                       "LD_LIBRARY_PATH", "CUDA_HOME", "CUDA_PATH", "CUDA_VISIBLE_DEVICES")
+# GPU (the sandbox sets its own HOME, USER and TMPDIR). Not the rest: the grader's secrets and
+# tokens, and variables torch sets in this process once it is imported here
+# (TORCHINDUCTOR_CACHE_DIR, under the grader's own temporary folder).
+_PASSED_ENVIRONMENT = ("PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "LANG", "LANGUAGE", "TZ", "PYTHONPATH",
+                       "VIRTUAL_ENV", "CONDA_PREFIX", "LD_LIBRARY_PATH", "CUDA_HOME", "CUDA_PATH",
+                       "CUDA_VISIBLE_DEVICES")
 _PASSED_PREFIXES = ("LC_", "NVIDIA_")
 
 
@@ -142,8 +147,9 @@ def _content_bytes(content) -> int:
     return 8
 
 
-def _outcome(index: int, cell: nbformat.NotebookNode, status: str) -> CellOutcome:
-    """What became of an executed cell: its error, if it raised one, unless its kernel ended."""
+def _outcome(index: int, cell: nbformat.NotebookNode, status: str, ending: str) -> CellOutcome:
+    """What became of an executed cell: its error, if it raised one, unless its kernel ended (and
+    then ``ending`` says how)."""
     outcome = CellOutcome(index=index, execution_count=cell.get("execution_count"), status="ok")
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
@@ -153,6 +159,8 @@ def _outcome(index: int, cell: nbformat.NotebookNode, status: str) -> CellOutcom
             outcome.traceback = ANSI.sub("", "\n".join(output.get("traceback", [])))[-_MAX_ERROR_TEXT:]
     if status != "finished":
         outcome.status = status
+    if outcome.ended_kernel:
+        outcome.ending = ending
     return outcome
 
 
@@ -363,14 +371,11 @@ class KernelSession:
                 continue
             began = time.monotonic()
             status = await self._execute(cell, index, min(self.limits.cell_timeout_s, remaining))
-            outcome = _outcome(index, cell, status)
+            outcome = _outcome(index, cell, status, self.ending)
             outcome.seconds = time.monotonic() - began
-            if outcome.ended_kernel:
-                outcome.ending = self.ending
             if outcome.ended_kernel or (stop_after_timeout and outcome.status == "timeout"):
                 run.stopped_by = outcome
             run.cells.append(outcome)
-        run.kernel_died = self.dead
         run.seconds = time.monotonic() - start
         run.truncated_cells = [i for i in self.truncated_cells if 0 <= i < len(self.notebook.cells)]
         return run
@@ -385,8 +390,6 @@ class KernelSession:
         )
         began = time.monotonic()
         cell, status = await self._run_source(call, self.limits.probe_timeout_s)
-        outcome = _outcome(-1, cell, status)
+        outcome = _outcome(-1, cell, status, self.ending)
         outcome.seconds = time.monotonic() - began
-        if outcome.ended_kernel:
-            outcome.ending = self.ending
         return outcome

@@ -159,8 +159,11 @@ def rlimit_command(limits) -> list[str]:
             "--nofile=1024", f"--nproc={4 * limits.max_processes}", "--"]
 
 
-def _ancestors(path: Path) -> list[str]:
-    return [str(p) for p in reversed(path.parents) if str(p) != "/"]
+def _bind(option: str, path: Path) -> list[str]:
+    """bwrap arguments that bind ``path`` at the same place, its missing parents made 0755 first
+    (a parent such as /root may be closed to the sandbox's uid)."""
+    parents = [str(p) for p in reversed(path.parents) if str(p) != "/"]
+    return [arg for parent in parents for arg in ("--perms", "0755", "--dir", parent)] + [option, str(path), str(path)]
 
 
 def _python_roots() -> list[Path]:
@@ -168,7 +171,8 @@ def _python_roots() -> list[Path]:
     return sorted(roots)
 
 
-def bubblewrap_command(job: Path, workdir: Path, home: Path, tmp_mb: int, shared: tuple[Path, ...] = ()) -> list[str]:
+def bubblewrap_command(job: Path, workdir: Path, home: Path, tmp_mb: int,
+                       shared: tuple[Path, ...] = ()) -> list[str]:
     args = ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session",
             "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP",
@@ -183,16 +187,11 @@ def bubblewrap_command(job: Path, workdir: Path, home: Path, tmp_mb: int, shared
     for root in _python_roots():
         if root.parts[1:2] == ("usr",):
             continue  # already bound with /usr
-        for ancestor in _ancestors(root):
-            args += ["--perms", "0755", "--dir", ancestor]
-        args += ["--ro-bind", str(root), str(root)]
+        args += _bind("--ro-bind", root)
     for folder in shared:  # the grader's folders: file permissions say what the kernel may write
-        for ancestor in _ancestors(folder):
-            args += ["--perms", "0755", "--dir", ancestor]
-        args += ["--bind", str(folder), str(folder)]
-    for ancestor in _ancestors(job):
-        args += ["--perms", "0755", "--dir", ancestor]
-    args += ["--bind", str(job), str(job), "--chdir", str(workdir),
+        args += _bind("--bind", folder)
+    args += _bind("--bind", job)
+    args += ["--chdir", str(workdir),
              "--setenv", "HOME", str(home), "--setenv", "MPLCONFIGDIR", str(home / "matplotlib"),
              "--setenv", "TMPDIR", "/tmp", "--setenv", "USER", "nobody", "--setenv", "LOGNAME", "nobody",
              # ipykernel exits when its parent pid changes, which a new pid namespace does at once;
