@@ -1,13 +1,12 @@
 """Grading a whole class: each submission graded exactly as ``grade submit`` grades it, in its own
-kernel, several at once; each result written atomically as it is finished; the gradebook rebuilt
-from what is on disk, so that a run stopped at any moment and started again gives the same one."""
+kernel, several at once (or on a dask.distributed cluster); each result written atomically as it
+is finished, and skipped when it is there already, so that a run stopped at any moment can simply
+be started again (grader.gradebook builds the class's files from these results)."""
 
 from __future__ import annotations
 
 import concurrent.futures
-import csv
 import hashlib
-import io
 import json
 import multiprocessing
 import re
@@ -21,13 +20,13 @@ from grader.files import write_atomically
 
 RESULTS = "results.json"
 REPORT = "feedback.html"
-GRADEBOOK = "gradebook.csv"
 
 
 @dataclass(frozen=True)
 class Submission:
-    student: str
+    student: str  # a safe folder name, unique in the class: results go to OUT/<student>/
     path: Path
+    name: str = ""  # the student's name where the input says it (an LMS export)
 
 
 def find_submissions(folder: Path) -> list[Submission]:
@@ -36,16 +35,16 @@ def find_submissions(folder: Path) -> list[Submission]:
     found: list[Submission] = []
     for entry in sorted(folder.iterdir()):
         if entry.is_file() and entry.suffix == ".ipynb":
-            found.append(Submission(_safe(entry.stem), entry))
+            found.append(Submission(safe_name(entry.stem), entry))
         elif entry.is_dir() and not entry.name.startswith("."):
             notebooks = sorted(p for p in entry.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
             for notebook in notebooks:
                 name = entry.name if len(notebooks) == 1 else f"{entry.name}-{notebook.stem}"
-                found.append(Submission(_safe(name), notebook))
+                found.append(Submission(safe_name(name), notebook))
     return found
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
     return re.sub(r"[^\w.@-]+", "_", name).strip("._") or "anonymous"
 
 
@@ -73,7 +72,7 @@ def grade_one(submission: Submission, out: Path, seed: int | None, language: str
 
     folder = out / submission.student
     digest = content_hash(submission.path)
-    previous = _read_results(folder / RESULTS)
+    previous = read_results(folder / RESULTS)
     extra = previous.get("extra_data", {}) if previous else {}
     if previous and not force and extra.get("content_hash") == digest and extra.get("grader_version") == __version__:
         graded = extra.get("status") == "graded"
@@ -104,7 +103,7 @@ def grade_one(submission: Submission, out: Path, seed: int | None, language: str
     return outcome
 
 
-def _read_results(path: Path) -> dict | None:
+def read_results(path: Path) -> dict | None:
     try:
         data = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
@@ -112,46 +111,48 @@ def _read_results(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+def in_shard(submission: Submission, shard: tuple[int, int]) -> bool:
+    """Whether shard K of N (1-based) grades this submission: chosen by a hash of the student, so
+    that a late submission added to the class moves nobody else to another shard."""
+    number, count = shard
+    return int(hashlib.sha256(submission.student.encode()).hexdigest(), 16) % count == number - 1
+
+
 def grade_class(submissions: list[Submission], out: Path, jobs: int, seed: int | None, language: str,
-                force: bool) -> Iterator[Outcome]:
-    """Outcomes as submissions finish; ``jobs`` worker processes, one kernel each."""
+                force: bool, scheduler: str | None = None) -> Iterator[Outcome]:
+    """Outcomes as submissions finish: here, in ``jobs`` worker processes (one kernel each), or on
+    the dask.distributed cluster at ``scheduler``, whose workers must see ``out`` and the notebooks."""
     out.mkdir(parents=True, exist_ok=True)
-    if jobs <= 1:
+    if scheduler:
+        yield from _on_cluster(scheduler, submissions, out, seed, language, force)
+    elif jobs <= 1:
         for submission in submissions:
             yield grade_one(submission, out, seed, language, force)
-        return
-    # Spawned, not forked: a fork of a process that has run torch's thread pools can hang.
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(grade_one, s, out, seed, language, force) for s in submissions]
-        for future in concurrent.futures.as_completed(futures):
-            yield future.result()
+    else:
+        # Spawned, not forked: a fork of a process that has run torch's thread pools can hang.
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = [pool.submit(grade_one, s, out, seed, language, force) for s in submissions]
+            try:
+                for future in concurrent.futures.as_completed(futures):
+                    yield future.result()
+            finally:
+                for future in futures:
+                    future.cancel()
 
 
-def write_gradebook(out: Path, submissions: list[Submission]) -> Path:
-    """``out/gradebook.csv`` from the results on disk: one row per submission, also for those
-    that could not be graded, points per graded object in the checks' order."""
-    rows, objects = [], []
-    for submission in submissions:
-        results = _read_results(out / submission.student / RESULTS) or {}
-        extra = results.get("extra_data", {})
-        points: dict[str, float] = {}
-        for test in results.get("tests", []):
-            tag = test.get("tags", ["?"])[0]
-            points[tag] = points.get(tag, 0.0) + float(test.get("score", 0))
-            if tag not in objects:
-                objects.append(tag)
-        rows.append((submission, results, extra, points))
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(["student", "file", "score", "max_score", *objects, "status", "reason"])
-    for submission, results, extra, points in rows:
-        writer.writerow([submission.student, str(submission.path), _number(results.get("score")),
-                         _number(results.get("max_score")), *[_number(points.get(o)) for o in objects],
-                         extra.get("status", "missing"), extra.get("reason", "")])
-    path = out / GRADEBOOK
-    write_atomically(path, text.getvalue().rstrip("\n"))
-    return path
-
-
-def _number(value) -> str:
-    return "" if value is None else f"{float(value):g}"
+def _on_cluster(address: str, submissions: list[Submission], out: Path, seed: int | None, language: str,
+                force: bool) -> Iterator[Outcome]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise GraderError("--scheduler needs dask.distributed: pip install 'grader[cluster]'") from None
+    with Client(address) as client:
+        # pure=False: the same submission graded again (--force) must run again, not come from a cache.
+        futures = client.map(grade_one, submissions, out=out, seed=seed, language=language, force=force,
+                             pure=False)
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            client.cancel(futures)

@@ -81,18 +81,36 @@ def submit(notebook: Path, assignment: str | None, seed: int | None, device: str
     sys.exit(0 if result.full_marks else 1)
 
 
+def _shard(ctx, param, value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        number, count = (int(part) for part in value.split("/"))
+    except ValueError:
+        raise click.BadParameter("use K/N, e.g. 2/4") from None
+    if not 1 <= number <= count:
+        raise click.BadParameter("K must be between 1 and N")
+    return number, count
+
+
 @main.command()
-@click.argument("folder", type=click.Path(path_type=Path, exists=True, file_okay=False))
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
-              help="Where each student's results.json and feedback.html go, and gradebook.csv.")
+@click.argument("source", type=click.Path(path_type=Path, exists=True))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Where each student's results.json and feedback.html go, and gradebook.csv and summary.html.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Submissions graded at once, each in its own kernel.")
 @click.option("--seed", type=int, help="Course seed: each score then depends only on the notebook and this seed.")
 @click.option("--force", is_flag=True, help="Grade again submissions that already have a result.")
 @click.option("--lang", type=click.Choice(LANGUAGES), default="es", show_default=True,
               help="Language of the feedback.")
-def batch(folder: Path, out_dir: Path, jobs: int, seed: int | None, force: bool, lang: str) -> None:
-    """Grade a class: FOLDER holds one notebook per student, or one folder per student.
+@click.option("--shard", callback=_shard, metavar="K/N",
+              help="Grade only shard K of N (for CI jobs or Slurm array tasks); join them with grade merge.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Grade on this dask.distributed scheduler (needs grader[cluster]; workers must see the files).")
+def batch(source: Path, out_dir: Path, jobs: int, seed: int | None, force: bool, lang: str,
+          shard: tuple[int, int] | None, scheduler: str | None) -> None:
+    """Grade a class. SOURCE is a folder with one notebook per student or one folder per student
+    (nbgrader's submitted/ layout too), or a Moodle or Canvas "download all submissions" zip.
 
     A submission whose content and grader version already have a result is skipped, so a run
     that was stopped can simply be started again.
@@ -101,25 +119,84 @@ def batch(folder: Path, out_dir: Path, jobs: int, seed: int | None, force: bool,
     """
     from collections import Counter
 
-    from grader.batch import find_submissions, grade_class, write_gradebook
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+        TimeRemainingColumn
 
-    submissions = find_submissions(folder)
-    if not submissions:
-        click.echo(f"grade: error: no notebooks in {folder}", err=True)
-        sys.exit(2)
-    counts: Counter[str] = Counter()
+    from grader.batch import grade_class, in_shard
+    from grader.gradebook import write_gradebook, write_manifest, write_summary
+
     try:
-        for outcome in grade_class(submissions, out_dir, jobs, seed, lang, force):
-            counts[outcome.status] += 1
-            score = "" if outcome.score is None else f" {outcome.score:g}/{outcome.max_score:g}"
-            reason = f": {outcome.reason}" if outcome.reason else ""
-            click.echo(f"{outcome.student}{score} ({outcome.status}){reason}")
+        submissions = _submissions_in(source, out_dir)
+    except GraderError as err:
+        click.echo(f"grade: error: {err}", err=True)
+        sys.exit(err.exit_code)
+    if shard is not None:
+        submissions = [s for s in submissions if in_shard(s, shard)]
+    if not submissions and shard is None:
+        click.echo(f"grade: error: no notebooks in {source}", err=True)
+        sys.exit(2)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_manifest(out_dir, submissions, shard)
+    counts: Counter[str] = Counter()
+    console = Console(highlight=False, soft_wrap=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("ETA"), TimeRemainingColumn())
+    try:
+        # One console for the bar and the lines, so that each line is printed above the bar.
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("grade batch", total=len(submissions))
+            for outcome in grade_class(submissions, out_dir, jobs, seed, lang, force, scheduler):
+                counts[outcome.status] += 1
+                score = "" if outcome.score is None else f" {outcome.score:g}/{outcome.max_score:g}"
+                reason = f": {outcome.reason}" if outcome.reason else ""
+                progress.console.print(f"{outcome.student}{score} ({outcome.status}){reason}", markup=False)
+                progress.advance(task)
     except KeyboardInterrupt:
         click.echo("grade: stopped; finished results are kept, run again to go on", err=True)
-        write_gradebook(out_dir, submissions)
+        write_gradebook(out_dir)
         sys.exit(130)
-    gradebook = write_gradebook(out_dir, submissions)
-    click.echo(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) + f"; {gradebook}")
+    except GraderError as err:
+        click.echo(f"grade: error: {err}", err=True)
+        sys.exit(err.exit_code)
+    gradebook, summary = write_gradebook(out_dir), write_summary(out_dir, lang)
+    click.echo(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) + f"; {gradebook}; {summary}")
+
+
+def _submissions_in(source: Path, out_dir: Path):
+    from grader.batch import find_submissions
+    from grader.lms import skipped_entries, submissions_from_zip
+
+    if source.is_dir():
+        return find_submissions(source)
+    if source.suffix.lower() != ".zip":
+        raise GraderError(f"{source}: give a folder of notebooks or an LMS export .zip (to grade one notebook: "
+                          "grade submit)")
+    for entry, why in skipped_entries(source):
+        click.echo(f"grade: not graded: {entry}: {why}", err=True)
+    return submissions_from_zip(source, out_dir / "submissions")
+
+
+@main.command()
+@click.argument("parts", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Folder that receives every shard's results, with one gradebook.csv and summary.html.")
+@click.option("--lang", type=click.Choice(LANGUAGES), default="es", show_default=True,
+              help="Language of the summary.")
+def merge(parts: tuple[Path, ...], out_dir: Path, lang: str) -> None:
+    """Join the --out folders of grade batch --shard runs into one, with one gradebook.
+
+    Example: grade merge notas-1 notas-2 notas-3 --out notas
+    """
+    from grader.gradebook import merge as merge_parts
+    from grader.gradebook import read_manifests, write_gradebook, write_summary
+
+    try:
+        merge_parts(list(parts), out_dir)
+        gradebook, summary = write_gradebook(out_dir), write_summary(out_dir, lang)
+    except GraderError as err:
+        click.echo(f"grade: error: {err}", err=True)
+        sys.exit(err.exit_code)
+    click.echo(f"{len(read_manifests(out_dir))} submissions; {gradebook}; {summary}")
 
 
 @main.command()

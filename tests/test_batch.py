@@ -1,10 +1,12 @@
-"""`grade batch` on a small class: the same scores as `grade submit`, a row for every submission,
-and a second run that grades nothing again."""
+"""`grade batch` on a small class: the same scores as `grade submit`, a row for every submission, a
+second run that grades nothing again, and the same gradebook whether the class is graded at once,
+in shards merged afterwards, on a dask cluster, or from an LMS export zip."""
 
 from __future__ import annotations
 
 import csv
 import json
+import zipfile
 
 import nbformat
 import pytest
@@ -16,31 +18,82 @@ from grader.cli import main
 pytestmark = pytest.mark.kernel
 
 
-def test_a_class_is_graded_into_a_gradebook_and_a_rerun_skips_it(tmp_path, reference):
-    from grader.grading import grade_notebook
-
-    folder, out = tmp_path / "entregas", tmp_path / "notas"
+@pytest.fixture(scope="module")
+def small_class(tmp_path_factory, reference):
+    folder = tmp_path_factory.mktemp("class") / "entregas"
     (folder / "luis").mkdir(parents=True)
     nbformat.write(reference("backprop"), folder / "ana.ipynb")
     mutant = next(m for m in load_cases("backprop.toml", "mutant") if m["tags"] == ["sigmoid"])
     nbformat.write(apply_replacements(reference("backprop"), mutant["replace"]), folder / "luis" / "entrega.ipynb")
     (folder / "rota.ipynb").write_text("{ not json")
+    return folder
 
-    first = CliRunner().invoke(main, ["batch", str(folder), "--out", str(out), "-j", "2"])
-    assert first.exit_code == 0, first.output
+
+@pytest.fixture(scope="module")
+def graded_class(small_class, tmp_path_factory):
+    out = tmp_path_factory.mktemp("graded") / "notas"
+    run = CliRunner().invoke(main, ["batch", str(small_class), "--out", str(out), "-j", "2"])
+    assert run.exit_code == 0, run.output
+    return out
+
+
+def gradebook(out) -> dict[str, dict[str, str]]:
     with open(out / "gradebook.csv", newline="", encoding="utf-8") as handle:
-        rows = {row["student"]: row for row in csv.DictReader(handle)}
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+def test_a_class_is_graded_into_a_gradebook_and_a_rerun_skips_it(small_class, graded_class):
+    from grader.grading import grade_notebook
+
+    rows = gradebook(graded_class)
     assert set(rows) == {"ana", "luis", "rota"}
     assert rows["ana"]["score"] == "100" and rows["ana"]["status"] == "graded"
     assert rows["luis"]["status"] == "graded" and rows["luis"]["sigmoid"] == "0" and rows["luis"]["backprop"] == "20"
     assert rows["rota"]["status"] == "unusable" and "JSON" in rows["rota"]["reason"]
-    assert (out / "luis" / "feedback.html").exists()
+    assert (graded_class / "luis" / "feedback.html").exists()
+    summary = (graded_class / "summary.html").read_text("utf-8")
+    assert "luis" in summary and "hint.sigmoid_sign" not in summary
     # Graded exactly as `grade submit` grades it: same seed, same score.
-    alone = grade_notebook(folder / "luis" / "entrega.ipynb")
-    graded = json.loads((out / "luis" / "results.json").read_text("utf-8"))
+    alone = grade_notebook(small_class / "luis" / "entrega.ipynb")
+    graded = json.loads((graded_class / "luis" / "results.json").read_text("utf-8"))
     assert graded["score"] == alone.score and graded["extra_data"]["seed"] == alone.seed
 
-    before = (out / "gradebook.csv").read_text("utf-8")
-    again = CliRunner().invoke(main, ["batch", str(folder), "--out", str(out)])
+    before = (graded_class / "gradebook.csv").read_text("utf-8")
+    again = CliRunner().invoke(main, ["batch", str(small_class), "--out", str(graded_class)])
     assert again.exit_code == 0 and "3 skipped" in again.output, again.output
-    assert (out / "gradebook.csv").read_text("utf-8") == before
+    assert (graded_class / "gradebook.csv").read_text("utf-8") == before
+
+
+def test_shards_merged_give_the_gradebook_of_one_run(small_class, graded_class, tmp_path):
+    parts = [tmp_path / f"parte-{k}" for k in (1, 2, 3)]
+    for k, part in enumerate(parts, start=1):
+        run = CliRunner().invoke(main, ["batch", str(small_class), "--out", str(part), "--shard", f"{k}/3"])
+        assert run.exit_code == 0, run.output
+    assert sum(len(list(p.glob("*/results.json"))) for p in parts) == 3  # each submission in one shard
+    merged = CliRunner().invoke(main, ["merge", *map(str, parts), "--out", str(tmp_path / "notas")])
+    assert merged.exit_code == 0 and merged.output.startswith("3 submissions"), merged.output
+    assert (tmp_path / "notas" / "gradebook.csv").read_text("utf-8") == \
+        (graded_class / "gradebook.csv").read_text("utf-8")
+
+
+def test_a_class_graded_on_a_dask_cluster_gets_the_same_gradebook(small_class, graded_class, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        run = CliRunner().invoke(main, ["batch", str(small_class), "--out", str(tmp_path / "notas"),
+                                        "--scheduler", cluster.scheduler_address])
+    assert run.exit_code == 0, run.output
+    assert (tmp_path / "notas" / "gradebook.csv").read_text("utf-8") == \
+        (graded_class / "gradebook.csv").read_text("utf-8")
+
+
+def test_a_moodle_export_is_graded_with_the_students_ids_and_names(reference, tmp_path):
+    export = tmp_path / "moodle.zip"
+    with zipfile.ZipFile(export, "w") as archive:
+        archive.writestr("Ana García_123456_assignsubmission_file_/backprop.ipynb", nbformat.writes(reference("backprop")))
+        archive.writestr("Luis Pérez_654321_assignsubmission_file_/backprop.pdf", b"%PDF-1.4")
+    run = CliRunner().invoke(main, ["batch", str(export), "--out", str(tmp_path / "notas")])
+    assert run.exit_code == 0, run.output
+    assert "not graded: Luis Pérez_654321_assignsubmission_file_/backprop.pdf: not a notebook" in run.output
+    rows = gradebook(tmp_path / "notas")
+    assert list(rows) == ["moodle-123456"]
+    assert rows["moodle-123456"]["name"] == "Ana García" and rows["moodle-123456"]["score"] == "100"

@@ -176,3 +176,36 @@ def test_a_kernel_that_fails_to_start_leaves_no_cgroup_behind(tmp_path):
     assert session.cgroup is not None and not any(path.exists() for path in session.cgroup.paths)
     time.sleep(1)
     assert processes_matching(str(job)) == []
+
+
+@needs_sandbox
+def test_leftovers_of_a_killed_grader_are_removed_and_a_running_graders_are_not(tmp_path):
+    from grader.untrusted import leftovers
+
+    gone = subprocess.Popen(["sleep", "60"])
+    dead_prefix = f"grader-{gone.pid}.{leftovers._start_time(gone.pid)}-"
+    gone.kill()
+    gone.wait()
+    dead = Path("/tmp") / f"{dead_prefix}test"
+    alive = Path("/tmp") / f"{leftovers.owned_prefix()}test"
+    unowned = Path("/tmp") / "grader-unowned-test"
+    for folder in (dead, alive, unowned):
+        (folder / "job").mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "grader-job", str(dead / "job")], check=True)
+    cgroup = sandbox.CGROUP_ROOT / "pids" / f"{dead_prefix}cell"
+    cgroup.mkdir()
+    stray = subprocess.Popen(["sleep", "60"])
+    (cgroup / "cgroup.procs").write_text(str(stray.pid))
+    try:
+        removed = sandbox.sweep_leftovers()
+        assert str(dead) in removed and str(cgroup) in removed
+        assert not dead.exists() and not cgroup.exists() and not Path(dead / "job").is_mount()
+        assert stray.wait(timeout=5) == -9  # the killed grader's kernel processes go with it
+        assert alive.is_dir() and unowned.is_dir()
+    finally:
+        stray.kill()
+        leftovers.unmount_below(dead)
+        for folder in (dead, alive, unowned):
+            subprocess.run(["rm", "-rf", str(folder)])
+        if cgroup.exists():
+            leftovers.remove_cgroup(cgroup)

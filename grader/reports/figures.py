@@ -1,6 +1,6 @@
-"""Pictures for the HTML report, drawn in the grader's process from a Figure's plain data (never
-from anything the student's kernel sent as code): matplotlib with the Agg backend, PNG as a data
-URI, so the report stays one self-contained file."""
+"""Pictures for the HTML reports (a student's, the class summary), drawn in the grader's process
+from plain data (never from anything the student's kernel sent as code): matplotlib with the Agg
+backend, PNG as a data URI, so each report stays one self-contained file."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 (the backend is chosen first)
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from grader.reports.catalog import Catalog  # noqa: E402
 from grader.trusted.results import Figure  # noqa: E402
@@ -29,11 +30,28 @@ def render_figure(figure: Figure, catalog: Catalog) -> dict[str, str] | None:
         fig = draw(figure.data, catalog)
     except (KeyError, TypeError, ValueError):
         return None
+    return {"data_uri": _data_uri(fig), "caption": catalog.text(f"figures.{figure.kind}")}
+
+
+def score_histogram(counts: list[int], catalog: Catalog) -> dict[str, str]:
+    """The class's scores in bins of 10 % of the maximum (``counts[i]`` for [10i, 10i + 10),
+    the last bin closed), as {"data_uri", "caption"}."""
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.bar([10 * i + 5 for i in range(len(counts))], counts, width=9, color="#1a73e8")
+    ax.set_xlim(0, 10 * len(counts))
+    ax.set_xticks(range(0, 10 * len(counts) + 1, 10))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of students: no 1.5 ticks
+    ax.set_xlabel(catalog.text("summary.histogram_x"))
+    ax.set_ylabel(catalog.text("summary.histogram_y"))
+    ax.grid(axis="y", alpha=0.3)
+    return {"data_uri": _data_uri(fig), "caption": catalog.text("summary.histogram_caption")}
+
+
+def _data_uri(fig) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight")
     plt.close(fig)
-    return {"data_uri": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"),
-            "caption": catalog.text(f"figures.{figure.kind}")}
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _decision_boundary(data: dict, catalog: Catalog):

@@ -33,6 +33,9 @@ def results_json(result: GradeResult, catalog: Catalog) -> dict[str, Any]:
                 "status": "passed" if check.passed else "failed",
                 "output": feedback_text(check.messages + check.advice, catalog),
                 "tags": [check.tag, check.name],
+                # Machine-readable for class analytics: which known mistakes this check detected.
+                "extra_data": {"check": check.name,
+                               "hints": [m.key for m in check.messages + check.advice if m.key.startswith("hint.")]},
             }
             for check in result.checks
         ],
@@ -42,5 +45,6 @@ def results_json(result: GradeResult, catalog: Catalog) -> dict[str, Any]:
             "device": result.device,
             "grader_version": result.grader_version,
             "language": catalog.language,
+            "notes": [n.key for n in result.notes],
         },
     }

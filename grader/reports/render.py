@@ -60,7 +60,12 @@ _ENVIRONMENT.filters.update(inline_code=_inline_code, message_html=_message_html
 
 def render(view: ReportView, kind: str) -> str:
     """``kind`` is "html" or "md"."""
-    return _ENVIRONMENT.get_template(f"report.{kind}.j2").render(view=view)
+    return render_template(f"report.{kind}.j2", view)
+
+
+def render_template(name: str, view) -> str:
+    """Any page of templates/ (the student's report, the class summary) from its view."""
+    return _ENVIRONMENT.get_template(name).render(view=view)
 
 
 def html_report(result: GradeResult, catalog: Catalog) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
+
+from grader.untrusted import leftovers
 
 SANDBOX_UID = 65534  # nobody
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -78,7 +79,7 @@ class Cell:
     """One submission's cgroups: created before its kernel starts, emptied and removed after."""
 
     def __init__(self, isolation: Isolation, limits):
-        self.name = f"grader-{uuid.uuid4().hex[:12]}"
+        self.name = f"{leftovers.owned_prefix()}{uuid.uuid4().hex[:12]}"
         self.paths = []
         for controller in isolation.cgroups:
             path = CGROUP_ROOT / controller / self.name
@@ -120,37 +121,15 @@ class Cell:
         """Kill every process in these cgroups, however many it started."""
         for path in self.paths:
             for _ in range(50):
-                if not self._kill_all(path):
+                if not leftovers.kill_cgroup_tasks(path):
                     break
                 time.sleep(0.02)
-
-    @staticmethod
-    def _kill_all(path: Path) -> bool:
-        """SIGKILL each task in one cgroup; whether there were any."""
-        try:
-            pids = [int(p) for p in (path / "tasks").read_text().split()]
-        except OSError:
-            return False
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        return bool(pids)
 
     def close(self) -> None:
         """Kill whatever is left in these cgroups and remove them. A kernel whose start failed
         may enter its cgroup only now, so keep killing until the cgroup can be removed."""
         for path in self.paths:
-            for _ in range(250):
-                self._kill_all(path)
-                try:
-                    path.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.02)
+            leftovers.remove_cgroup(path)
 
 
 def rlimit_command(limits) -> list[str]:
@@ -247,8 +226,10 @@ class JobFolders:
 
 @contextmanager
 def job_folders(isolation: Isolation, disk_mb: int) -> Iterator[JobFolders]:
-    with tempfile.TemporaryDirectory(prefix="grader-") as tmp, \
-            tempfile.TemporaryDirectory(prefix="grader-", dir=_short_temp_dir()) as sockets:
+    sweep_leftovers()
+    prefix = leftovers.owned_prefix()
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp, \
+            tempfile.TemporaryDirectory(prefix=prefix, dir=_short_temp_dir()) as sockets:
         folders = JobFolders(Path(tmp) / "job", Path(tmp) / "exchange", Path(sockets))
         folders.job.mkdir()
         folders.exchange.mkdir()
@@ -262,6 +243,11 @@ def job_folders(isolation: Isolation, disk_mb: int) -> Iterator[JobFolders]:
         finally:
             release_job(folders.job)
             release_job(folders.exchange)
+
+
+def sweep_leftovers() -> list[str]:
+    """Remove what graders killed outright left behind (see grader.untrusted.leftovers)."""
+    return leftovers.sweep(CGROUP_ROOT, [tempfile.gettempdir(), _short_temp_dir()])
 
 
 def _short_temp_dir() -> str:

@@ -1,0 +1,113 @@
+"""What a batch leaves in its output folder besides each student's results: the manifest of the
+submissions it was given, the gradebook and the class summary, all rebuilt from what is on disk,
+so that a run stopped at any moment and started again, or shards graded apart and merged, give
+the same files as one uninterrupted run."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+from grader import __version__
+from grader.batch import RESULTS, Submission, read_results
+from grader.errors import GraderError
+from grader.files import write_atomically
+
+GRADEBOOK = "gradebook.csv"
+SUMMARY = "summary.html"
+
+
+def manifest_name(shard: tuple[int, int] | None) -> str:
+    # One manifest per shard, so that shards may also share one output folder.
+    return "manifest.json" if shard is None else f"manifest-{shard[0]}-of-{shard[1]}.json"
+
+
+def write_manifest(out: Path, submissions: list[Submission], shard: tuple[int, int] | None) -> None:
+    entries = [{"student": s.student, "name": s.name, "file": str(s.path)} for s in submissions]
+    write_atomically(out / manifest_name(shard), json.dumps({"grader_version": __version__, "submissions": entries},
+                                                            ensure_ascii=False, indent=1))
+
+
+def read_manifests(out: Path) -> list[Submission]:
+    """The submissions of every manifest in ``out``, each student once, sorted."""
+    found: dict[str, Submission] = {}
+    for path in sorted(out.glob("manifest*.json")):
+        try:
+            entries = json.loads(path.read_text("utf-8"))["submissions"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise GraderError(f"{path}: not a manifest written by grade batch; remove it or grade again") from None
+        for entry in entries:
+            submission = Submission(entry["student"], Path(entry["file"]), entry.get("name", ""))
+            if found.setdefault(submission.student, submission) != submission:
+                raise GraderError(f"{path}: student {submission.student} also comes from "
+                                  f"{found[submission.student].path}; one class per output folder")
+    return sorted(found.values(), key=lambda s: s.student)
+
+
+def write_gradebook(out: Path) -> Path:
+    """``out/gradebook.csv`` from the results on disk: one row per submission in the manifests,
+    also for those that could not be graded (or not yet: status "missing"), points per graded
+    object in the checks' order."""
+    rows, objects = [], []
+    for submission in read_manifests(out):
+        results = read_results(out / submission.student / RESULTS) or {}
+        points: dict[str, float] = {}
+        for test in results.get("tests", []):
+            tag = test.get("tags", ["?"])[0]
+            points[tag] = points.get(tag, 0.0) + float(test.get("score", 0))
+            if tag not in objects:
+                objects.append(tag)
+        rows.append((submission, results, results.get("extra_data", {}), points))
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["student", "name", "file", "score", "max_score", *objects, "status", "reason"])
+    for submission, results, extra, points in rows:
+        writer.writerow([submission.student, submission.name, str(submission.path), _number(results.get("score")),
+                         _number(results.get("max_score")), *[_number(points.get(o)) for o in objects],
+                         extra.get("status", "missing"), extra.get("reason", "")])
+    path = out / GRADEBOOK
+    write_atomically(path, text.getvalue().rstrip("\n"))
+    return path
+
+
+def _number(value) -> str:
+    return "" if value is None else f"{float(value):g}"
+
+
+def write_summary(out: Path, language: str) -> Path:
+    """``out/summary.html``: the class at a glance, from the results on disk."""
+    from grader.reports.catalog import catalog
+    from grader.reports.summary import summary_html
+
+    results = [r for s in read_manifests(out) if (r := read_results(out / s.student / RESULTS))]
+    path = out / SUMMARY
+    write_atomically(path, summary_html(results, catalog(language)))
+    return path
+
+
+def merge(parts: list[Path], out: Path) -> None:
+    """Bring the output folders of several shards into ``out``: each student's folder and each
+    manifest, refusing two different results for one student."""
+    out.mkdir(parents=True, exist_ok=True)
+    for part in parts:
+        if part.resolve() == out.resolve():
+            continue
+        manifests = sorted(part.glob("manifest*.json"))
+        if not manifests:
+            raise GraderError(f"{part}: no manifest; is it the --out folder of a grade batch run?")
+        for submission in read_manifests(part):
+            source, target = part / submission.student, out / submission.student
+            if not source.is_dir():
+                continue  # not graded yet in that shard: the gradebook will say "missing"
+            mine, theirs = read_results(target / RESULTS), read_results(source / RESULTS)
+            if mine and theirs and mine.get("extra_data", {}).get("content_hash") != \
+                    theirs.get("extra_data", {}).get("content_hash"):
+                raise GraderError(f"{submission.student}: {part} and {out} hold results of different "
+                                  "notebooks; merge shards of one class only")
+            shutil.copytree(source, target, dirs_exist_ok=True)
+        for manifest in manifests:
+            shutil.copyfile(manifest, out / manifest.name)
+    read_manifests(out)  # two shards that disagree about a student fail here, before any gradebook
