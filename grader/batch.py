@@ -5,10 +5,9 @@ be started again (grader.gradebook builds the class's files from these results).
 
 from __future__ import annotations
 
-import concurrent.futures
+import functools
 import hashlib
 import json
-import multiprocessing
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Iterator
 from grader import __version__
 from grader.errors import GraderError
 from grader.files import write_atomically
+from grader.workers import as_finished
 
 RESULTS = "results.json"
 REPORT = "feedback.html"
@@ -125,20 +125,9 @@ def grade_class(submissions: list[Submission], out: Path, jobs: int, seed: int |
     out.mkdir(parents=True, exist_ok=True)
     if scheduler:
         yield from _on_cluster(scheduler, submissions, out, seed, language, force)
-    elif jobs <= 1:
-        for submission in submissions:
-            yield grade_one(submission, out, seed, language, force)
     else:
-        # Spawned, not forked: a fork of a process that has run torch's thread pools can hang.
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = [pool.submit(grade_one, s, out, seed, language, force) for s in submissions]
-            try:
-                for future in concurrent.futures.as_completed(futures):
-                    yield future.result()
-            finally:
-                for future in futures:
-                    future.cancel()
+        yield from as_finished(functools.partial(grade_one, out=out, seed=seed, language=language, force=force),
+                               submissions, jobs)
 
 
 def _on_cluster(address: str, submissions: list[Submission], out: Path, seed: int | None, language: str,

@@ -200,6 +200,87 @@ def merge(parts: tuple[Path, ...], out_dir: Path, lang: str) -> None:
 
 
 @main.command()
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if exercises/ differ from a fresh release.")
+@click.option("--student-bundle", "bundle", type=click.Path(path_type=Path, file_okay=False),
+              help="Also write what students install to grade at home, without the reference solutions.")
+def release(check: bool, bundle: Path | None) -> None:
+    """Write the student notebooks in exercises/ from the reference notebooks: each solution between
+    ### BEGIN SOLUTION and ### END SOLUTION becomes a stub that raises NotImplementedError, outputs
+    are cleared, and the metadata names the assignment and the grader version.
+
+    Example: grade release --check
+    """
+    from grader.assignments import ASSIGNMENTS
+    from grader.authoring.release import released_text, stale_exercises
+
+    stale = stale_exercises(ASSIGNMENTS.values())
+    if check:
+        for assignment in stale:
+            click.echo(f"{assignment.exercise}: differs from a fresh release of {assignment.reference}; run grade release")
+        sys.exit(1 if stale else 0)
+    for assignment in stale:
+        write_atomically(assignment.exercise, released_text(assignment).rstrip("\n"))
+        click.echo(f"wrote {assignment.exercise}")
+    if bundle is not None:
+        from grader.authoring.bundle import write_student_bundle
+
+        try:
+            write_student_bundle(bundle)
+        except GraderError as err:
+            click.echo(f"grade: error: {err}", err=True)
+            sys.exit(err.exit_code)
+        click.echo(f"wrote {bundle}")
+
+
+@main.command("check-reference")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Cases graded at once, each in its own kernel.")
+@click.option("--only", metavar="PATTERN", help="Only the cases whose ASSIGNMENT:NAME matches (e.g. 'xor:no_*').")
+@click.option("--seeds", type=click.IntRange(1, 3), default=3, show_default=True,
+              help="Seeds the reference notebooks are graded with.")
+def check_reference(jobs: int, only: str | None, seeds: int) -> None:
+    """Prove the grader grades what it claims to: each reference notebook gets full marks on every
+    seed, each exercise skeleton 0, each mutant in mutants/ loses points in exactly its tags with
+    its hint in the feedback, each correct variant full marks. Prints a matrix of cases by graded
+    object; exits 1 on any deviation.
+
+    Example: grade check-reference -j 2 --only 'xor:*'
+    """
+    from grader.assignments import ASSIGNMENTS
+    from grader.authoring.check import cases, coverage_problems, run_cases
+    from grader.reports.check_matrix import matrix_tables, problem_lines
+
+    try:
+        chosen = cases(only, seeds)
+        coverage = [] if only else [p for name in sorted(ASSIGNMENTS) for p in coverage_problems(name)]
+    except GraderError as err:
+        click.echo(f"grade: error: {err}", err=True)
+        sys.exit(err.exit_code)
+    if not chosen:
+        click.echo(f"grade: error: no case matches {only!r}", err=True)
+        sys.exit(2)
+    console = Console(highlight=False, soft_wrap=True)
+    findings = []
+    try:
+        for finding in run_cases(chosen, jobs):
+            findings.append(finding)
+            verdict = "ok" if not finding.problems else "FAIL"
+            console.print(f"[{len(findings)}/{len(chosen)}] {finding.case.label}: {verdict} "
+                          f"({finding.score:g}/{finding.max_score:g}, {finding.seconds:.1f} s)", markup=False)
+    except GraderError as err:
+        click.echo(f"grade: error: {err}", err=True)
+        sys.exit(err.exit_code)
+    for table in matrix_tables(findings):
+        console.print(table)
+    problems = problem_lines(findings, coverage)
+    for line in problems:
+        console.print(line)
+    failed = sum(bool(f.problems) for f in findings)
+    console.print(f"{len(findings)} cases, {failed} deviating" + (f", {len(coverage)} coverage problems" if coverage else ""))
+    sys.exit(1 if problems else 0)
+
+
+@main.command()
 def doctor() -> None:
     """Say what isolation student code gets on this machine, and what is missing."""
     from grader.untrusted import sandbox

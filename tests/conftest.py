@@ -3,7 +3,6 @@ grading results so that each notebook is graded once per test session."""
 
 from __future__ import annotations
 
-import copy
 import tomllib
 from pathlib import Path
 
@@ -11,6 +10,8 @@ import nbformat
 import pytest
 
 from grader.assignments import get_assignment
+from grader.authoring import mutants
+from grader.authoring.mutants import MUTANTS_DIR
 
 TESTS = Path(__file__).parent
 SEED = 1234  # every kernel test grades with this seed, so outcomes are exact
@@ -22,16 +23,12 @@ def pytest_addoption(parser):
 
 
 def load_cases(file_name: str, kind: str) -> list[dict]:
-    return tomllib.loads((TESTS / "mutants" / file_name).read_text("utf-8"))[kind]
+    """The entries of one file of the mutation suite (``mutants/`` at the course's root)."""
+    return tomllib.loads((MUTANTS_DIR / file_name).read_text("utf-8"))[kind]
 
 
 def apply_replacements(reference: nbformat.NotebookNode, replacements) -> nbformat.NotebookNode:
-    notebook = copy.deepcopy(reference)
-    for old, new in replacements:
-        hits = [cell for cell in notebook.cells if cell.cell_type == "code" and old in cell.source]
-        assert len(hits) == 1 and hits[0].source.count(old) == 1, f"replacement not found once: {old!r}"
-        hits[0].source = hits[0].source.replace(old, new)
-    return notebook
+    return mutants.apply_replacements(reference, replacements)
 
 
 @pytest.fixture(scope="session")

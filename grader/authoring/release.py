@@ -33,3 +33,27 @@ def release_notebook(reference: nbformat.NotebookNode, assignment: str) -> nbfor
             cell.execution_count = None
     student.metadata["grader"] = {"assignment": assignment, "grader_version": __version__}
     return student
+
+
+def released_text(assignment) -> str:
+    """The exercise notebook of ``assignment`` as ``grade release`` writes it."""
+    reference = nbformat.read(assignment.reference, as_version=4)
+    return nbformat.writes(release_notebook(reference, assignment.name)) + "\n"
+
+
+def stale_exercises(assignments) -> list:
+    """The assignments whose committed exercise differs from a fresh release."""
+    return [a for a in assignments if not a.exercise.exists()
+            or a.exercise.read_text("utf-8") != released_text(a)]
+
+
+def solution_lines(reference: nbformat.NotebookNode) -> list[list[str]]:
+    """The code of each solution block, one list of stripped lines per block (comments and blank
+    lines left out): what a student bundle must not contain."""
+    blocks = []
+    for cell in reference.cells:
+        if cell.cell_type == "code":
+            for match in _SOLUTION.finditer(cell.source):
+                lines = [line.strip() for line in match.group(0).splitlines()[1:-1]]
+                blocks.append([line for line in lines if line and not line.startswith("#")])
+    return blocks

@@ -198,7 +198,7 @@ def finite_differences(params: dict[str, torch.Tensor], x: torch.Tensor, y: torc
 # ---------------------------------------------------------------- verdicts
 
 def judge(artifacts: dict[str, Artifact], inputs: dict[str, Any], hidden: dict[str, Any],
-          answers: dict[str, Any], ref, cell_of: CellOf) -> list[Verdict]:
+          answers: dict[str, Any], cell_of: CellOf) -> list[Verdict]:
     judged: list[tuple[str, Verdict]] = []
     for name in FUNCTIONS[:-2]:
         judged.append((name, _judge_function(name, f"{name}_matches_reference", artifacts[name], inputs,

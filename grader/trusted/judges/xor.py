@@ -52,6 +52,32 @@ def _logits(state: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     return hidden @ state["linear2.weight"].T + state["linear2.bias"]
 
 
+# The lecture's ClasificadorSimple(2, 4, 1) as a function of its state_dict: the grader predicts with a
+# student's weights without the reference's code, so that judging needs no solution (see
+# grader.authoring.bundle).
+REFERENCE_SHAPES = {"linear1.weight": (4, 2), "linear1.bias": (4,), "linear2.weight": (1, 4), "linear2.bias": (1,)}
+
+
+def _strict_load_problem(state: dict[str, torch.Tensor]) -> str:
+    """What ``load_state_dict(strict=True)`` on the reference model would refuse, or ""."""
+    missing, unexpected = sorted(set(REFERENCE_SHAPES) - set(state)), sorted(set(state) - set(REFERENCE_SHAPES))
+    if missing or unexpected:
+        return f"missing keys: {missing}; unexpected keys: {unexpected}"[:300]
+    for name, shape in REFERENCE_SHAPES.items():
+        if not isinstance(state[name], torch.Tensor) or tuple(state[name].shape) != shape:
+            got = list(state[name].shape) if isinstance(state[name], torch.Tensor) else type(state[name]).__name__
+            return f"size mismatch for {name}: got {got}, the model has {list(shape)}"
+    return ""
+
+
+def _reference_forward(state: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """float32 logits, as the reference model with these weights loaded gives them."""
+    with torch.no_grad():
+        weights = {k: v.detach().to(torch.float32) for k, v in state.items()}
+        hidden = torch.tanh(torch.addmm(weights["linear1.bias"], x.to(torch.float32), weights["linear1.weight"].T))
+        return torch.addmm(weights["linear2.bias"], hidden, weights["linear2.weight"].T)
+
+
 def _eval_case(draw: _Draw) -> dict[str, Any]:
     """A fixed model and set whose accuracy is strictly between 0 and 1, with no logit so close to
     0 that the rounding of float32 could flip a prediction, and with a last partial batch whose
@@ -185,7 +211,7 @@ def _reference_training_losses(ref) -> list[float]:
 # ---------------------------------------------------------------- verdicts
 
 def judge(artifacts: dict[str, Artifact], inputs: dict[str, Any], hidden: dict[str, Any],
-          answers: dict[str, Any], ref, cell_of: CellOf) -> list[Verdict]:
+          answers: dict[str, Any], cell_of: CellOf) -> list[Verdict]:
     verdicts: list[Verdict] = []
     verdicts += _judge_dataset(artifacts, inputs, cell_of)
     forward = _judge_model(artifacts["model_structure"], artifacts["model_forward"], inputs, answers, cell_of)
@@ -198,9 +224,9 @@ def judge(artifacts: dict[str, Artifact], inputs: dict[str, Any], hidden: dict[s
     # The notebook's last cell evaluates new_model: an eval_model that trains changes it after it
     # was loaded, which is eval_model's fault, not the loading's.
     eval_keeps = all(v.passed for v in evaluation if v.name == "eval_model_keeps_parameters")
-    verdicts += _judge_state_dict(artifacts["state_dict"], artifacts["model_structure"], inputs, ref,
+    verdicts += _judge_state_dict(artifacts["state_dict"], artifacts["model_structure"], inputs,
                                   forward_ok, cell_of, eval_keeps)
-    verdicts.append(_judge_end_to_end(artifacts["end_to_end"], inputs, hidden, answers, ref, forward_ok, cell_of))
+    verdicts.append(_judge_end_to_end(artifacts["end_to_end"], inputs, hidden, answers, forward_ok, cell_of))
     return verdicts
 
 
@@ -505,7 +531,7 @@ def _same_points(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool(torch.allclose(ordered(a), ordered(b), atol=1e-5))
 
 
-def _judge_state_dict(saved: Artifact, structure: Artifact, inputs, ref, forward_ok: bool,
+def _judge_state_dict(saved: Artifact, structure: Artifact, inputs, forward_ok: bool,
                       cell_of: CellOf, eval_keeps: bool = True) -> list[Verdict]:
     names = ("state_dict_saved_to_file", "state_dict_loaded_into_new_model", "state_dict_loads_into_reference")
     if not saved.ok:
@@ -552,11 +578,9 @@ def _judge_state_dict(saved: Artifact, structure: Artifact, inputs, ref, forward
         # Wrong names are ClasificadorSimple's fault and cost points there, not here.
         notes.append(Message("reference_not_comparable"))
     else:
-        model = ref.ClasificadorSimple(2, 4, 1)
-        try:
-            model.load_state_dict(file_state, strict=True)
-        except (RuntimeError, TypeError, KeyError) as err:
-            ref_msgs.append(Message("reference_load_failed", {"error": str(err).splitlines()[0][:300]}))
+        problem = _strict_load_problem(file_state)
+        if problem:
+            ref_msgs.append(Message("reference_load_failed", {"error": problem}))
         else:
             if not forward_ok or not eval_keeps:
                 # A forward unlike the reference's predicts differently with any weights, and an
@@ -564,8 +588,7 @@ def _judge_state_dict(saved: Artifact, structure: Artifact, inputs, ref, forward
                 # eval_model's faults, so only the strict load is judged here.
                 return [Verdict(names[0], not file_msgs, file_msgs), Verdict(names[1], not new_msgs, new_msgs + new_notes),
                         Verdict(names[2], True)]
-            with torch.no_grad():
-                want = model(inputs["roundtrip_x"])
+            want = _reference_forward(file_state, inputs["roundtrip_x"])
             mismatch = compare(t.get("new_model_pred"), want, FLOAT32)
             if mismatch is not None:
                 ref_msgs += [Message("reference_predictions_differ"), mismatch_message(mismatch, "new_model(x)")]
@@ -592,22 +615,16 @@ def _state_difference(got: dict[str, torch.Tensor], want: dict[str, torch.Tensor
     return None
 
 
-def _judge_end_to_end(e2e: Artifact, inputs, hidden, answers, ref, forward_ok: bool, cell_of: CellOf) -> Verdict:
+def _judge_end_to_end(e2e: Artifact, inputs, hidden, answers, forward_ok: bool, cell_of: CellOf) -> Verdict:
     name = "end_to_end_accuracy"
     if not e2e.ok:
         return _failed(name, e2e, "XORDataset + ClasificadorSimple + train_model", cell_of)
     state = {k[len("state."):]: x for k, x in e2e.tensors.items() if k.startswith("state.")}
     labels, notes = hidden["test_y"], []
-    logits, model_logits = None, None
-    if forward_ok and sorted(state) == sorted(PARAMETER_NAMES):
-        model = ref.ClasificadorSimple(2, 4, 1)
-        try:
-            model.load_state_dict({k: x.float() for k, x in state.items()}, strict=True)
-            with torch.no_grad():
-                logits = model(inputs["test_x"])
-            model_logits = model
-        except (RuntimeError, TypeError):
-            logits = None
+    logits, weights = None, None
+    if forward_ok and sorted(state) == sorted(PARAMETER_NAMES) and not _strict_load_problem(state):
+        weights = state
+        logits = _reference_forward(weights, inputs["test_x"])
     if logits is None:
         # The student's forward differs from the reference: only its own kernel can predict.
         logits = e2e.tensors.get("logits")
@@ -620,9 +637,8 @@ def _judge_end_to_end(e2e: Artifact, inputs, hidden, answers, ref, forward_ok: b
     accuracy = float((predictions == labels).double().mean())
     params = {"accuracy": f"{100 * accuracy:.2f}", "threshold": f"{100 * ACCURACY_THRESHOLD:.0f}",
               "n": len(labels)}
-    if model_logits is not None:
-        with torch.no_grad():
-            grid_logits = model_logits(inputs["grid_x"])
+    if weights is not None:
+        grid_logits = _reference_forward(weights, inputs["grid_x"])
     else:
         grid_logits = e2e.tensors.get("grid_logits")
     figures = _boundary_figure(grid_logits, inputs, labels, params["accuracy"]) \

@@ -1,0 +1,132 @@
+"""``grade check-reference``: the grader proves it grades what it claims to. Every reference notebook
+must get full marks on several seeds, every exercise skeleton 0, every mutant must lose points in
+exactly its tags (failing the checks it names, with the hint it names in its feedback), and every
+correct variant full marks. Each check of each assignment must be failed by some mutant."""
+
+from __future__ import annotations
+
+import fnmatch
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import nbformat
+
+from grader.assignments import ASSIGNMENTS
+from grader.authoring.mutants import Mutant, load_mutants, load_variants
+from grader.trusted.points import checks_of
+from grader.workers import as_finished
+
+SEED = 1234  # mutants, variants and skeletons; references also get REFERENCE_SEEDS
+REFERENCE_SEEDS = (1234, 1, 2)
+
+
+@dataclass(frozen=True)
+class Case:
+    assignment: str
+    kind: str  # "reference", "skeleton", "mutant" or "variant"
+    name: str
+    seed: int
+    mutant: Mutant | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.assignment}:{self.name}" + (f" (seed {self.seed})" if self.kind == "reference" else "")
+
+
+@dataclass
+class Finding:
+    case: Case
+    score: float = 0.0
+    max_score: float = 0.0
+    lost: tuple[str, ...] = ()  # tags that lost points
+    failed: tuple[str, ...] = ()  # checks that failed
+    problems: list[str] = field(default_factory=list)  # deviations from what the case expects
+    seconds: float = 0.0
+
+
+def cases(only: str | None = None, seeds: int = len(REFERENCE_SEEDS)) -> list[Case]:
+    """Every case, or those whose ``assignment:name`` matches the shell pattern ``only``."""
+    found = []
+    for assignment in sorted(ASSIGNMENTS):
+        found += [Case(assignment, "reference", "reference", s) for s in REFERENCE_SEEDS[:seeds]]
+        found.append(Case(assignment, "skeleton", "skeleton", SEED))
+        found += [Case(assignment, "mutant", m.name, SEED, m) for m in load_mutants(assignment)]
+        found += [Case(assignment, "variant", v.name, SEED, v) for v in load_variants(assignment)]
+    if only:
+        found = [c for c in found if fnmatch.fnmatchcase(f"{c.assignment}:{c.name}", only)
+                 or fnmatch.fnmatchcase(c.assignment, only)]
+    return found
+
+
+def coverage_problems(assignment: str) -> list[str]:
+    """Checks no mutant claims to fail, and tags or checks a mutant names that do not exist."""
+    specs = checks_of(assignment)
+    tags, names = {s.tag for s in specs}, {s.name for s in specs}
+    problems, caught = [], set()
+    for mutant in load_mutants(assignment):
+        caught.update(mutant.checks)
+        unknown = (set(mutant.tags) - tags) | (set(mutant.checks) - names)
+        if unknown:
+            problems.append(f"{assignment}:{mutant.name} names unknown tags or checks: {sorted(unknown)}")
+        if not mutant.tags or not mutant.checks:
+            problems.append(f"{assignment}:{mutant.name} must name the tags it costs and the checks it fails")
+    for name in sorted(names - caught):
+        problems.append(f"{assignment}: no mutant fails the check {name}; add one to mutants/{assignment}.toml")
+    return problems
+
+
+def run_cases(chosen: list[Case], jobs: int) -> Iterator[Finding]:
+    """Findings as cases finish, ``jobs`` at a time, each in its own kernel."""
+    return as_finished(judge_case, chosen, jobs)
+
+
+def judge_case(case: Case) -> Finding:
+    from grader.grading import grade_notebook
+
+    assignment = ASSIGNMENTS[case.assignment]
+    if case.kind == "skeleton":
+        notebook = nbformat.read(assignment.exercise, as_version=4)
+    else:
+        notebook = nbformat.read(assignment.reference, as_version=4)
+        if case.mutant is not None:
+            notebook = case.mutant.notebook(notebook)
+    with tempfile.TemporaryDirectory(prefix="check-reference-") as tmp:
+        path = Path(tmp) / f"{case.assignment}.ipynb"
+        nbformat.write(notebook, path)
+        result = grade_notebook(path, seed=case.seed)
+    lost = tuple(tag for tag, (got, out_of) in result.tag_scores().items() if got < out_of)
+    failed = tuple(c.name for c in result.checks if not c.passed)
+    keys = {m.key for c in result.checks for m in c.messages + c.advice} | {n.key for n in result.notes}
+    finding = Finding(case, result.score, result.max_score, lost, failed, seconds=result.seconds)
+    finding.problems = _problems(case, result, lost, failed, keys)
+    return finding
+
+
+def _problems(case: Case, result, lost, failed, keys) -> list[str]:
+    problems = []
+    if case.kind in ("reference", "variant"):
+        if failed:
+            problems.append(f"expected full marks, got {result.score:g}/{result.max_score:g}; failed: {', '.join(failed)}")
+        if case.kind == "reference" and result.notes:
+            problems.append(f"notes on the reference: {', '.join(n.key for n in result.notes)}")
+        if case.kind == "reference" and any(c.advice for c in result.checks):
+            problems.append("advice on the reference")
+    if case.kind == "skeleton":
+        if result.score != 0:
+            problems.append(f"the untouched skeleton got {result.score:g} points, expected 0")
+        if "hint.not_implemented" not in keys:
+            problems.append("the skeleton's feedback does not say what is still NotImplementedError")
+    mutant = case.mutant
+    if mutant is not None and not mutant.correct:
+        if set(lost) != set(mutant.tags):
+            extra, kept = sorted(set(lost) - set(mutant.tags)), sorted(set(mutant.tags) - set(lost))
+            problems.append("lost points " + "; ".join(
+                part for part in (f"also in {extra}" if extra else "", f"not in {kept}" if kept else "") if part))
+        if set(mutant.checks) - set(failed):
+            problems.append(f"passed checks it must fail: {sorted(set(mutant.checks) - set(failed))}")
+    expected_keys = set(mutant.advice if mutant and mutant.correct else mutant.messages if mutant else ())
+    if expected_keys - keys:
+        problems.append(f"feedback lacks {sorted(expected_keys - keys)}")
+    return problems
