@@ -29,7 +29,7 @@ def matrix_tables(findings: list[Finding]) -> list[Table]:
         table.add_column("case", no_wrap=True)
         for number in range(1, len(tags) + 1):
             table.add_column(str(number), justify="center")
-        table.add_column("score", justify="right")
+        table.add_column("score", justify="right", no_wrap=True)
         table.add_column("", no_wrap=True)
         mine = sorted((f for f in findings if f.case.assignment == assignment),
                       key=lambda f: (order[f.case.kind], f.case.name, f.case.seed))
