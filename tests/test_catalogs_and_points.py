@@ -57,3 +57,10 @@ def test_a_message_parameter_may_be_called_key():
 
     for language in ("es", "en"):
         assert "W1" in catalog(language).message(Message("training_missing_key", {"epoch": 3, "key": "W1"}))
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_catalogs_use_no_markup_the_reports_do_not_render(lang):
+    # The renderers turn `backticks` into code and nothing else: **bold** would show its asterisks.
+    outside_code = {key: re.sub(r"`[^`]*`", "", text) for key, text in catalog(lang).entries.items()}
+    assert {key for key, text in outside_code.items() if re.search(r"\*\*|__\w|<\w", text)} == set()
