@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -13,14 +12,25 @@ from rich.console import Console
 
 from grader import __version__
 from grader.errors import GraderError
-from grader.files import write_atomically
+from grader.files import write_atomically, write_bytes_atomically
 from grader.reports.catalog import LANGUAGES, catalog
 from grader.reports.gradescope import results_json
 from grader.reports.render import html_report, markdown_report
 from grader.reports.terminal import summary_lines
 
 
-@click.group()
+class _Grade(click.Group):
+    """The one place a GraderError becomes what the user sees: one line and its exit status."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GraderError as err:
+            click.echo(f"grade: error: {err}", err=True)
+            ctx.exit(err.exit_code)
+
+
+@click.group(cls=_Grade)
 @click.version_option(__version__, prog_name="grade")
 def main() -> None:
     """Grade the notebooks of S03.1 Aprendizaje Profundo I against the reference solutions."""
@@ -52,11 +62,7 @@ def submit(notebook: Path, assignment: str | None, seed: int | None, device: str
     """
     from grader.grading import grade_notebook
 
-    try:
-        result = grade_notebook(notebook, assignment=assignment, seed=seed, device=device)
-    except GraderError as err:
-        click.echo(f"grade: error: {err}", err=True)
-        sys.exit(err.exit_code)
+    result = grade_notebook(notebook, assignment=assignment, seed=seed, device=device)
     messages = catalog(lang)
     if result.isolation != "bubblewrap":
         click.echo("grade: warning: the notebook ran without the sandbox (see `grade doctor`)", err=True)
@@ -126,11 +132,7 @@ def batch(source: Path, out_dir: Path, jobs: int, seed: int | None, force: bool,
     from grader.batch import grade_class, in_shard
     from grader.gradebook import write_gradebook, write_manifest, write_summary
 
-    try:
-        submissions = _submissions_in(source, out_dir)
-    except GraderError as err:
-        click.echo(f"grade: error: {err}", err=True)
-        sys.exit(err.exit_code)
+    submissions = _submissions_in(source, out_dir)
     if shard is not None:
         submissions = [s for s in submissions if in_shard(s, shard)]
     if not submissions and shard is None:
@@ -156,9 +158,6 @@ def batch(source: Path, out_dir: Path, jobs: int, seed: int | None, force: bool,
         click.echo("grade: stopped; finished results are kept, run again to go on", err=True)
         write_gradebook(out_dir)
         sys.exit(130)
-    except GraderError as err:
-        click.echo(f"grade: error: {err}", err=True)
-        sys.exit(err.exit_code)
     gradebook, summary = write_gradebook(out_dir), write_summary(out_dir, lang)
     click.echo(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) + f"; {gradebook}; {summary}")
 
@@ -191,12 +190,8 @@ def merge(parts: tuple[Path, ...], out_dir: Path, lang: str) -> None:
     from grader.gradebook import merge as merge_parts
     from grader.gradebook import read_manifests, write_gradebook, write_summary
 
-    try:
-        merge_parts(list(parts), out_dir)
-        gradebook, summary = write_gradebook(out_dir), write_summary(out_dir, lang)
-    except GraderError as err:
-        click.echo(f"grade: error: {err}", err=True)
-        sys.exit(err.exit_code)
+    merge_parts(list(parts), out_dir)
+    gradebook, summary = write_gradebook(out_dir), write_summary(out_dir, lang)
     click.echo(f"{len(read_manifests(out_dir))} submissions; {gradebook}; {summary}")
 
 
@@ -212,24 +207,20 @@ def release(check: bool, bundle: Path | None) -> None:
     Example: grade release --check
     """
     from grader.assignments import ASSIGNMENTS
-    from grader.authoring.release import released_text, stale_exercises
+    from grader.authoring.release import stale_exercises
 
     stale = stale_exercises(ASSIGNMENTS.values())
     if check:
         for assignment in stale:
             click.echo(f"{assignment.exercise}: differs from a fresh release of {assignment.reference}; run grade release")
         sys.exit(1 if stale else 0)
-    for assignment in stale:
-        write_atomically(assignment.exercise, released_text(assignment).rstrip("\n"))
+    for assignment, text in stale.items():
+        write_bytes_atomically(assignment.exercise, text.encode("utf-8"))
         click.echo(f"wrote {assignment.exercise}")
     if bundle is not None:
         from grader.authoring.bundle import write_student_bundle
 
-        try:
-            write_student_bundle(bundle)
-        except GraderError as err:
-            click.echo(f"grade: error: {err}", err=True)
-            sys.exit(err.exit_code)
+        write_student_bundle(bundle)
         click.echo(f"wrote {bundle}")
 
 
@@ -251,27 +242,19 @@ def check_reference(jobs: int, only: str | None, seeds: int) -> None:
     from grader.authoring.check import cases, coverage_problems, run_cases
     from grader.reports.check_matrix import matrix_tables, problem_lines
 
-    try:
-        chosen = cases(only, seeds)
-        coverage = [] if only else [p for name in sorted(ASSIGNMENTS) for p in coverage_problems(name)]
-    except GraderError as err:
-        click.echo(f"grade: error: {err}", err=True)
-        sys.exit(err.exit_code)
+    chosen = cases(only, seeds)
+    coverage = [] if only else [p for name in sorted(ASSIGNMENTS) for p in coverage_problems(name)]
     if not chosen:
         click.echo(f"grade: error: no case matches {only!r}", err=True)
         sys.exit(2)
     # A CI log is not a terminal but does not wrap at 80 columns: room for the matrix.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 132)
     findings, started = [], time.monotonic()
-    try:
-        for finding in run_cases(chosen, jobs):
-            findings.append(finding)
-            verdict = "ok" if not finding.problems else "FAIL"
-            console.print(f"[{len(findings)}/{len(chosen)}] {finding.case.label}: {verdict} "
-                          f"({finding.score:g}/{finding.max_score:g}, {finding.seconds:.1f} s)", markup=False)
-    except GraderError as err:
-        click.echo(f"grade: error: {err}", err=True)
-        sys.exit(err.exit_code)
+    for finding in run_cases(chosen, jobs):
+        findings.append(finding)
+        verdict = "ok" if not finding.problems else "FAIL"
+        console.print(f"[{len(findings)}/{len(chosen)}] {finding.case.label}: {verdict} "
+                      f"({finding.score:g}/{finding.max_score:g}, {finding.seconds:.1f} s)", markup=False)
     for table in matrix_tables(findings):
         console.print(table)
     problems = problem_lines(findings, coverage)

@@ -58,7 +58,7 @@ def grade_notebook(path: Path, assignment: str | None = None, seed: int | None =
     if not chosen.reference.exists():
         from grader.trusted import precomputed
 
-        seed = precomputed.seed_for(chosen.name, seed)  # a student bundle knows a few seeds only
+        seed = precomputed.seed_for(seed)  # a student bundle knows a few seeds only
     return asyncio.run(_grade(Path(path), notebook, chosen, seed, device, limits, started))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 
 from conftest import apply_replacements, load_cases
 from grader.assignments import ASSIGNMENTS
+from grader.authoring.bundle import solution_leaks
 from grader.authoring.release import solution_lines
 from grader.cli import main
 
@@ -30,19 +32,16 @@ def bundle(tmp_path_factory) -> Path:
     return folder
 
 
-def test_the_bundle_holds_no_solution_code(bundle):
+def test_the_bundle_holds_no_solution_code_and_a_planted_one_is_found(bundle, tmp_path):
     assert not (bundle / "reference").exists() and not (bundle / "mutants").exists()
-    pairs = set()
-    for assignment in ASSIGNMENTS.values():
-        for block in solution_lines(nbformat.read(assignment.reference, as_version=4)):
-            pairs.update(zip(block, block[1:]))
-    assert len(pairs) > 20
-    texts = [p for p in bundle.rglob("*") if p.is_file() and p.suffix != ".pt"]
-    assert any(p.name == "xor.py" for p in texts) and (bundle / "grader" / "precomputed" / "xor.pt").exists()
-    for path in texts:
-        lines = [line.strip() for line in path.read_text("utf-8").splitlines()]
-        lines = [line for line in lines if line and not line.startswith("#")]
-        assert not pairs & set(zip(lines, lines[1:])), f"{path} quotes a solution"
+    assert (bundle / "grader" / "trusted" / "judges" / "xor.py").exists()
+    assert (bundle / "grader" / "precomputed" / "xor.pt").exists()
+    assert solution_leaks(bundle) == []
+    planted = tmp_path / "planted"
+    shutil.copytree(bundle / "grader" / "reports", planted)
+    block = solution_lines(nbformat.read(ASSIGNMENTS["backprop"].reference, as_version=4))[-1]
+    (planted / "helpers.py").write_text("def backprop(x):\n" + "".join(f"    {line}\n" for line in block), "utf-8")
+    assert solution_leaks(planted) == [planted / "helpers.py"]
 
 
 def grade_with_bundle(bundle: Path, notebook: nbformat.NotebookNode, tmp_path: Path, name: str) -> dict:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import nbformat
+
 from grader.assignments import ASSIGNMENTS, COURSE_DIR
+from grader.authoring.release import solution_lines
 from grader.errors import GraderError
 from grader.files import write_atomically
 
-BUNDLE_SEEDS = [101, 202, 303]
 MARKER = ".grader-student-bundle"
 _PACKAGE_FILES = ("*.py", "*.toml", "*.j2")
 
@@ -52,9 +54,31 @@ def write_student_bundle(dest: Path) -> None:
     answers = dest / "grader" / precomputed.FOLDER.name
     answers.mkdir(parents=True, exist_ok=True)
     for name, assignment in sorted(ASSIGNMENTS.items()):
-        torch.save(precomputed.compute(name, BUNDLE_SEEDS), answers / f"{name}.pt")
+        torch.save(precomputed.compute(name), answers / f"{name}.pt")
         (dest / "exercises").mkdir(exist_ok=True)
         shutil.copyfile(assignment.exercise, dest / "exercises" / assignment.exercise.name)
     shutil.copyfile(COURSE_DIR / "pyproject.toml", dest / "pyproject.toml")
-    write_atomically(dest / "README.md", README.format(seeds=len(BUNDLE_SEEDS)).rstrip("\n"))
+    write_atomically(dest / "README.md", README.format(seeds=len(precomputed.SEEDS)).rstrip("\n"))
+    leaks = solution_leaks(dest)
+    if leaks:
+        raise GraderError(f"the student bundle in {dest} would quote solution code, in: "
+                          f"{', '.join(str(p.relative_to(dest)) for p in leaks)}; nothing was finished")
     write_atomically(dest / MARKER, "made by grade release --student-bundle")
+
+
+def solution_leaks(folder: Path) -> list[Path]:
+    """The text files under ``folder`` holding two consecutive code lines of a reference solution
+    block (comments, blank lines and indentation left aside): single lines such as
+    ``model.train()`` are common to any code, two in a row are the solution's."""
+    pairs = set()
+    for assignment in ASSIGNMENTS.values():
+        for block in solution_lines(nbformat.read(assignment.reference, as_version=4)):
+            pairs.update(zip(block, block[1:]))
+    leaks = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.suffix != ".pt":
+            lines = [line.strip() for line in path.read_text("utf-8", errors="replace").splitlines()]
+            lines = [line for line in lines if line and not line.startswith("#")]
+            if pairs & set(zip(lines, lines[1:])):
+                leaks.append(path)
+    return leaks

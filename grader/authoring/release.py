@@ -41,10 +41,10 @@ def released_text(assignment) -> str:
     return nbformat.writes(release_notebook(reference, assignment.name)) + "\n"
 
 
-def stale_exercises(assignments) -> list:
-    """The assignments whose committed exercise differs from a fresh release."""
-    return [a for a in assignments if not a.exercise.exists()
-            or a.exercise.read_text("utf-8") != released_text(a)]
+def stale_exercises(assignments) -> dict:
+    """``{assignment: its fresh release}`` for those whose committed exercise differs from it."""
+    fresh = {a: released_text(a) for a in assignments}
+    return {a: text for a, text in fresh.items() if not a.exercise.exists() or a.exercise.read_text("utf-8") != text}
 
 
 def solution_lines(reference: nbformat.NotebookNode) -> list[list[str]]:

@@ -24,7 +24,9 @@ GRID_LOW, GRID_HIGH, GRID_SIZE = -0.5, 1.5, 41
 DEFAULT_STD = 0.1
 CORNERS = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 SAVED_STATE_FILE = "saved_state_dict.bin"  # the probe's copy of the file the notebook saved
-PARAMETER_NAMES = ("linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias")
+# The lecture's ClasificadorSimple(2, 4, 1): its parameters, in the order the model registers them.
+REFERENCE_SHAPES = {"linear1.weight": (4, 2), "linear1.bias": (4,), "linear2.weight": (1, 4), "linear2.bias": (1,)}
+PARAMETER_NAMES = tuple(REFERENCE_SHAPES)
 
 CellOf = Callable[[int], "int | None"]
 
@@ -48,14 +50,12 @@ class _Draw(Draw):
 
 
 def _logits(state: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    hidden = torch.tanh(x @ state["linear1.weight"].T + state["linear1.bias"])
-    return hidden @ state["linear2.weight"].T + state["linear2.bias"]
-
-
-# The lecture's ClasificadorSimple(2, 4, 1) as a function of its state_dict: the grader predicts with a
-# student's weights without the reference's code, so that judging needs no solution (see
-# grader.authoring.bundle).
-REFERENCE_SHAPES = {"linear1.weight": (4, 2), "linear1.bias": (4,), "linear2.weight": (1, 4), "linear2.bias": (1,)}
+    """The lecture's model as a function of its state_dict, with the same ``addmm`` as ``nn.Linear``
+    (so float32 logits are those of the model with these weights loaded): the grader predicts with
+    a student's weights without the reference's code, so that judging needs no solution (see
+    grader.authoring.bundle)."""
+    hidden = torch.tanh(torch.addmm(state["linear1.bias"], x, state["linear1.weight"].T))
+    return torch.addmm(state["linear2.bias"], hidden, state["linear2.weight"].T)
 
 
 def _strict_load_problem(state: dict[str, torch.Tensor]) -> str:
@@ -71,11 +71,9 @@ def _strict_load_problem(state: dict[str, torch.Tensor]) -> str:
 
 
 def _reference_forward(state: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """float32 logits, as the reference model with these weights loaded gives them."""
+    """float32 logits of the reference model with a student's weights loaded."""
     with torch.no_grad():
-        weights = {k: v.detach().to(torch.float32) for k, v in state.items()}
-        hidden = torch.tanh(torch.addmm(weights["linear1.bias"], x.to(torch.float32), weights["linear1.weight"].T))
-        return torch.addmm(weights["linear2.bias"], hidden, weights["linear2.weight"].T)
+        return _logits({k: v.detach().to(torch.float32) for k, v in state.items()}, x.to(torch.float32))
 
 
 def _eval_case(draw: _Draw) -> dict[str, Any]:
@@ -622,7 +620,7 @@ def _judge_end_to_end(e2e: Artifact, inputs, hidden, answers, forward_ok: bool, 
     state = {k[len("state."):]: x for k, x in e2e.tensors.items() if k.startswith("state.")}
     labels, notes = hidden["test_y"], []
     logits, weights = None, None
-    if forward_ok and sorted(state) == sorted(PARAMETER_NAMES) and not _strict_load_problem(state):
+    if forward_ok and not _strict_load_problem(state):
         weights = state
         logits = _reference_forward(weights, inputs["test_x"])
     if logits is None:
