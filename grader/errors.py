@@ -9,3 +9,10 @@ class GraderError(Exception):
 
 class UnusableInput(GraderError):
     """The file given to the grader is not a notebook it can grade."""
+
+
+class CouldNotGrade(GraderError):
+    """The grader itself failed (its sandbox, its disk, its time): not the student's fault, and never
+    shown as lost points. Its message says what failed and what to do."""
+
+    exit_code = 3
