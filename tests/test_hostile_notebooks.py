@@ -1,4 +1,4 @@
-"""The hostile corpus (tests/hostile/cases.toml), each graded end to end in real sandboxed kernels:
+"""The hostile corpus (tests/hostile/*.toml), each graded end to end in real sandboxed kernels:
 bounded time, nothing left running, instructor files untouched, score not raised, a clear note."""
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from grader.untrusted import sandbox
 from grader.untrusted.runner import Limits
 
 pytestmark = pytest.mark.kernel
-CASES = tomllib.loads((TESTS / "hostile" / "cases.toml").read_text("utf-8"))["hostile"]
+# One file per family of attacks; each file's [[hostile]] entries have the shape cases.toml describes.
+CASES = [case for file in sorted((TESTS / "hostile").glob("*.toml"))
+         for case in tomllib.loads(file.read_text("utf-8")).get("hostile", [])]
 SANDBOXED = sandbox.detect().mode == "bubblewrap"
 # Without bubblewrap and cgroups, these cannot be contained: they are skipped, and `grade doctor` says so.
 NEED_SANDBOX = {"memory_bomb", "fork_bomb", "reads_instructor_files", "disk_filler"}
