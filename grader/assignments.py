@@ -90,7 +90,9 @@ def defined_names(notebook: nbformat.NotebookNode) -> set[str]:
         )
         try:
             tree = ast.parse(source)
-        except SyntaxError:
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            # Not Python the grader can read (a null byte, a 100,000-term expression): the kernel
+            # says what is wrong with it when the cell runs.
             continue
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

@@ -8,44 +8,114 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from grader import __version__
-from grader.errors import GraderError
+from grader.errors import GraderError, could_not_grade
 from grader.files import write_atomically
+from grader.text import encodable
 from grader.workers import as_finished
 
 RESULTS = "results.json"
 REPORT = "feedback.html"
+# Each student's folder is OUT/students/<student>/, so that no student's name (a notebook called
+# gradebook.csv.ipynb) can be one of the class's own files in OUT (gradebook.csv, summary.html,
+# manifest*.json, submissions/).
+STUDENTS = "students"
+# Left out without a word: what operating systems and Jupyter leave beside the notebooks.
+_JUNK = re.compile(r"__MACOSX|\.DS_Store|\._.*|\.ipynb_checkpoints|~\$.*|Thumbs\.db|desktop\.ini")
+HIDDEN = "a hidden file (its name starts with a dot); not graded: rename it to grade it"
+
+
+def is_junk(name: str) -> bool:
+    return bool(_JUNK.fullmatch(name))
 
 
 @dataclass(frozen=True)
 class Submission:
-    student: str  # a safe folder name, unique in the class: results go to OUT/<student>/
+    student: str  # a safe folder name, unique in the class: results go to OUT/students/<student>/
     path: Path
     name: str = ""  # the student's name where the input says it (an LMS export)
+
+
+def student_folder(out: Path, student: str) -> Path:
+    return out / STUDENTS / student
 
 
 def find_submissions(folder: Path) -> list[Submission]:
     """One notebook per student (``ana.ipynb``) or one folder per student, at any depth inside it
     (``ana/entrega.ipynb``, nbgrader's ``submitted/ana/xor/xor.ipynb``)."""
+    return scan_folder(folder)[0]
+
+
+def scan_folder(folder: Path) -> tuple[list[Submission], list[tuple[str, str]]]:
+    """The submissions in ``folder``, and ``(entry, reason)`` for what is refused: a symbolic link
+    at any depth (it may point at the reference or at a classmate's notebook), a hidden file or
+    folder other than OS junk, which is left out silently. Two entries whose safe names are equal
+    get distinct students (``ana``, ``ana-2``) in the order of their names."""
     found: list[Submission] = []
+    refused: list[tuple[str, str]] = []
+    taken: set[str] = set()
     for entry in sorted(folder.iterdir()):
-        if entry.is_file() and entry.suffix == ".ipynb":
-            found.append(Submission(safe_name(entry.stem), entry))
-        elif entry.is_dir() and not entry.name.startswith("."):
-            notebooks = sorted(p for p in entry.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+        if is_junk(entry.name):
+            continue
+        reason = _refusal(entry)
+        if reason:
+            refused.append((encodable(str(entry)), reason))
+        elif entry.is_file() and entry.suffix == ".ipynb":
+            found.append(Submission(unique_name(safe_name(entry.stem), taken), entry))
+        elif entry.is_dir():
+            notebooks = _notebooks_in(entry, refused)
             for notebook in notebooks:
                 name = entry.name if len(notebooks) == 1 else f"{entry.name}-{notebook.stem}"
-                found.append(Submission(safe_name(name), notebook))
-    return found
+                found.append(Submission(unique_name(safe_name(name), taken), notebook))
+    return found, refused
+
+
+def _refusal(entry: Path) -> str:
+    if entry.is_symlink():
+        return "a symbolic link; not graded (submit the notebook itself)"
+    if entry.name.startswith("."):
+        return HIDDEN
+    return ""
+
+
+def _notebooks_in(folder: Path, refused: list[tuple[str, str]]) -> list[Path]:
+    notebooks = []
+    for root, dirs, files in os.walk(folder):  # links to folders are not followed, but listed
+        here = Path(root)
+        for name in sorted(dirs):
+            reason = "" if is_junk(name) else _refusal(here / name)
+            if reason:
+                refused.append((encodable(str(here / name)), reason))
+        dirs[:] = sorted(d for d in dirs if not is_junk(d) and not _refusal(here / d))
+        for name in sorted(files):
+            path = here / name
+            if is_junk(name) or not (name.endswith(".ipynb") or name.startswith(".")):
+                continue
+            reason = _refusal(path)
+            if reason:
+                refused.append((encodable(str(path)), reason))
+            else:
+                notebooks.append(path)
+    return sorted(notebooks)
 
 
 def safe_name(name: str) -> str:
     return re.sub(r"[^\w.@-]+", "_", name).strip("._") or "anonymous"
+
+
+def unique_name(student: str, taken: set[str]) -> str:
+    candidate, n = student, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{student}-{n}"
+    taken.add(candidate)
+    return candidate
 
 
 def content_hash(path: Path) -> str:
@@ -61,54 +131,82 @@ class Outcome:
     reason: str = ""
 
 
+# What a result's status means for a later run: graded and unusable stand until the notebook or the
+# grader changes; "error" is the grader's failure, so the next run tries again.
+FINAL = ("graded", "unusable")
+
+
 def grade_one(submission: Submission, out: Path, seed: int | None, language: str, force: bool) -> Outcome:
-    """Grade one submission into ``out/<student>/`` unless a result for the same content and
-    grader version is there already."""
+    """Grade one submission into ``out/students/<student>/`` unless a result for the same content
+    and grader version is there already. Whatever fails here is this submission's ``error``
+    (empty score), never the class's."""
+    folder = student_folder(out, submission.student)
+    record = {"student": submission.student, "file": encodable(str(submission.path)), "grader_version": __version__}
+    try:
+        digest = content_hash(submission.path)
+        record["content_hash"] = digest
+        previous = read_results(folder / RESULTS)
+        extra = previous.get("extra_data", {}) if previous else {}
+        if previous and not force and extra.get("content_hash") == digest \
+                and extra.get("grader_version") == __version__ and extra.get("status") in FINAL:
+            graded = extra.get("status") == "graded"
+            return Outcome(submission.student, "skipped", score_of(previous) if graded else None,
+                           max_score_of(previous) if graded else None, extra.get("reason", ""))
+        return _grade_into(submission, folder, record, seed, language)
+    except GraderError as err:
+        status = "error" if err.exit_code == 3 else "unusable"
+        outcome = Outcome(submission.student, status, reason=encodable(str(err)))
+    except Exception as err:  # one broken submission must not stop the class
+        outcome = Outcome(submission.student, "error", reason=str(could_not_grade(err)))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        # No score for what was not graded: an LMS imports an empty cell as "no grade", 0 as a grade.
+        # An unusable notebook is the student's to fix, and gets 0 as it always has.
+        score = 0 if outcome.status == "unusable" else None
+        write_atomically(folder / RESULTS, json.dumps({"score": score, "output": outcome.reason, "tests": [],
+                                                       "extra_data": dict(record, status=outcome.status,
+                                                                          reason=outcome.reason)},
+                                                      ensure_ascii=False, indent=2))
+    except Exception:  # the disk that failed the grading may fail this too: the gradebook says "missing"
+        pass
+    return outcome
+
+
+def _grade_into(submission: Submission, folder: Path, record: dict, seed: int | None, language: str) -> Outcome:
     from grader.grading import grade_notebook
     from grader.reports.catalog import catalog
     from grader.reports.gradescope import results_json
     from grader.reports.render import html_report
     from grader.seeds import grading_seed
 
-    folder = out / submission.student
-    digest = content_hash(submission.path)
-    previous = read_results(folder / RESULTS)
-    extra = previous.get("extra_data", {}) if previous else {}
-    if previous and not force and extra.get("content_hash") == digest and extra.get("grader_version") == __version__:
-        graded = extra.get("status") == "graded"
-        return Outcome(submission.student, "skipped", previous.get("score") if graded else None,
-                       previous.get("max_score") if graded else None, extra.get("reason", ""))
+    # A course seed makes every score depend on the notebook's content and that seed only.
+    chosen = grading_seed(bytes.fromhex(record["content_hash"]), str(seed).encode()) if seed is not None else None
+    result = grade_notebook(submission.path, seed=chosen)
+    messages = catalog(language)
+    results = results_json(result, messages)
+    results["extra_data"].update(record, status="graded")
     folder.mkdir(parents=True, exist_ok=True)
-    record = {"student": submission.student, "file": str(submission.path), "content_hash": digest,
-              "grader_version": __version__}
-    try:
-        # A course seed makes every score depend on the notebook's content and that seed only.
-        chosen = grading_seed(bytes.fromhex(digest), str(seed).encode()) if seed is not None else None
-        result = grade_notebook(submission.path, seed=chosen)
-    except GraderError as err:
-        outcome = Outcome(submission.student, "unusable", reason=str(err))
-    except Exception as err:  # one broken submission must not stop the class
-        outcome = Outcome(submission.student, "error", reason=f"{type(err).__name__}: {err}"[:300])
-    else:
-        messages = catalog(language)
-        results = results_json(result, messages)
-        results["extra_data"].update(record, status="graded")
-        write_atomically(folder / REPORT, html_report(result, messages))
-        write_atomically(folder / RESULTS, json.dumps(results, ensure_ascii=False, indent=2))
-        return Outcome(submission.student, "graded", result.score, result.max_score)
-    write_atomically(folder / RESULTS, json.dumps({"score": 0, "output": outcome.reason, "tests": [],
-                                                   "extra_data": dict(record, status=outcome.status,
-                                                                      reason=outcome.reason)},
-                                                  ensure_ascii=False, indent=2))
-    return outcome
+    write_atomically(folder / REPORT, html_report(result, messages))
+    write_atomically(folder / RESULTS, json.dumps(results, ensure_ascii=False, indent=2))
+    return Outcome(submission.student, "graded", result.score, result.max_score)
 
 
+# Every read of a student's results.json goes through these three, so that a change of its shape
+# is made in one place.
 def read_results(path: Path) -> dict | None:
     try:
         data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def score_of(results: dict) -> float | None:
+    return results.get("score")
+
+
+def max_score_of(results: dict) -> float | None:
+    return results.get("max_score")
 
 
 def in_shard(submission: Submission, shard: tuple[int, int]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -11,29 +12,44 @@ import click
 from rich.console import Console
 
 from grader import __version__
-from grader.errors import GraderError
+from grader.errors import CouldNotGrade, GraderError, could_not_grade
 from grader.files import write_atomically, write_bytes_atomically
 from grader.reports.catalog import LANGUAGES, catalog
 from grader.reports.gradescope import results_json
 from grader.reports.render import html_report, markdown_report
 from grader.reports.terminal import summary_lines
+from grader.text import encodable
 
 
 class _Grade(click.Group):
-    """The one place a GraderError becomes what the user sees: one line and its exit status."""
+    """The one place a failure becomes what the user sees: one line and its exit status. A
+    GraderError says what to fix; any other exception is the grader's own failure (exit 3), shown
+    as a traceback only with --debug (or GRADER_DEBUG=1)."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
         except GraderError as err:
-            click.echo(f"grade: error: {err}", err=True)
+            click.echo(encodable(f"grade: error: {err}"), err=True)
             ctx.exit(err.exit_code)
+        except Exception as err:
+            if ctx.params.get("debug") or os.environ.get("GRADER_DEBUG"):
+                raise
+            click.echo(encodable(f"grade: error: {could_not_grade(err)}"), err=True)
+            ctx.exit(3)
 
 
 @click.group(cls=_Grade)
 @click.version_option(__version__, prog_name="grade")
-def main() -> None:
-    """Grade the notebooks of S03.1 Aprendizaje Profundo I against the reference solutions."""
+@click.option("--debug", is_flag=True, help="Show the traceback when the grader itself fails (also GRADER_DEBUG=1).")
+def main(debug: bool) -> None:
+    """Grade the notebooks of S03.1 Aprendizaje Profundo I against the reference solutions.
+
+    Exit status: 0 full marks, 1 graded with points lost, 2 unusable input, 3 could not grade
+    (the grader failed, not the notebook: the one line on stderr says what to do).
+    """
 
 
 @main.command()
@@ -56,7 +72,7 @@ def submit(notebook: Path, assignment: str | None, seed: int | None, device: str
            lang: str, html_path: Path | None, md_path: Path | None, no_report: bool, verbose: bool) -> None:
     """Grade one notebook, print one line per check and write a feedback report.
 
-    Exit status: 0 full marks, 1 graded with points lost, 2 unusable input.
+    Exit status: 0 full marks, 1 graded with points lost, 2 unusable input, 3 could not grade.
 
     Example: grade submit mi_cuaderno.ipynb --lang en --md feedback.md
     """
@@ -68,6 +84,7 @@ def submit(notebook: Path, assignment: str | None, seed: int | None, device: str
         click.echo("grade: warning: the notebook ran without the sandbox (see `grade doctor`)", err=True)
     console = Console(highlight=False, soft_wrap=True)
     for line in summary_lines(result, messages, verbose=verbose):
+        line.plain = encodable(line.plain)  # same length: the styles stay where they were
         console.print(line)
     outputs: list[tuple[Path, str]] = []
     if json_path is not None:
@@ -78,13 +95,9 @@ def submit(notebook: Path, assignment: str | None, seed: int | None, device: str
     if md_path is not None:
         outputs.append((md_path, markdown_report(result, messages)))
     for path, text in outputs:
-        try:
-            write_atomically(path, text)
-        except OSError as err:
-            click.echo(f"grade: error: cannot write {path}: {err.strerror}", err=True)
-            sys.exit(2)
+        write_atomically(path, text)  # a full disk: exit 3, and no draft left behind
         if path.suffix in (".html", ".md"):
-            click.echo(messages.text("ui.report_written", path=path))
+            click.echo(encodable(messages.text("ui.report_written", path=path)))
     sys.exit(0 if result.full_marks else 1)
 
 
@@ -103,7 +116,8 @@ def _shard(ctx, param, value: str | None) -> tuple[int, int] | None:
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path, exists=True))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
-              help="Where each student's results.json and feedback.html go, and gradebook.csv and summary.html.")
+              help="Where gradebook.csv and summary.html go, and each student's results.json and feedback.html "
+                   "(in students/<student>/).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Submissions graded at once, each in its own kernel.")
 @click.option("--seed", type=int, help="Course seed: each score then depends only on the notebook and this seed.")
@@ -120,7 +134,11 @@ def batch(source: Path, out_dir: Path, jobs: int, seed: int | None, force: bool,
     (nbgrader's submitted/ layout too), or a Moodle or Canvas "download all submissions" zip.
 
     A submission whose content and grader version already have a result is skipped, so a run
-    that was stopped can simply be started again.
+    that was stopped can simply be started again; one the grader could not grade (status error,
+    no score) is graded again. Symbolic links and hidden files are listed as not graded.
+
+    Exit status: 0 when every submission has a result (graded or unusable), 3 when some could
+    not be graded (the others are graded and in the gradebook).
 
     Example: grade batch entregas/ --out notas/ -j 2
     """
@@ -136,7 +154,7 @@ def batch(source: Path, out_dir: Path, jobs: int, seed: int | None, force: bool,
     if shard is not None:
         submissions = [s for s in submissions if in_shard(s, shard)]
     if not submissions and shard is None:
-        click.echo(f"grade: error: no notebooks in {source}", err=True)
+        click.echo(encodable(f"grade: error: no notebooks in {source}"), err=True)
         sys.exit(2)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_manifest(out_dir, submissions, shard)
@@ -152,27 +170,35 @@ def batch(source: Path, out_dir: Path, jobs: int, seed: int | None, force: bool,
                 counts[outcome.status] += 1
                 score = "" if outcome.score is None else f" {outcome.score:g}/{outcome.max_score:g}"
                 reason = f": {outcome.reason}" if outcome.reason else ""
-                progress.console.print(f"{outcome.student}{score} ({outcome.status}){reason}", markup=False)
+                progress.console.print(encodable(f"{outcome.student}{score} ({outcome.status}){reason}"),
+                                       markup=False)
                 progress.advance(task)
     except KeyboardInterrupt:
         click.echo("grade: stopped; finished results are kept, run again to go on", err=True)
         write_gradebook(out_dir)
         sys.exit(130)
     gradebook, summary = write_gradebook(out_dir), write_summary(out_dir, lang)
-    click.echo(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) + f"; {gradebook}; {summary}")
+    click.echo(encodable(", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+                         + f"; {gradebook}; {summary}"))
+    if counts["error"]:
+        raise CouldNotGrade(f"could not grade {counts['error']} submission(s) (status error, no score, in "
+                            f"{gradebook}); see their reason there, then run the same command again to grade them")
 
 
 def _submissions_in(source: Path, out_dir: Path):
-    from grader.batch import find_submissions
+    from grader.batch import scan_folder
     from grader.lms import skipped_entries, submissions_from_zip
 
     if source.is_dir():
-        return find_submissions(source)
+        submissions, refused = scan_folder(source)
+        for entry, why in refused:
+            click.echo(encodable(f"grade: not graded: {entry}: {why}"), err=True)
+        return submissions
     if source.suffix.lower() != ".zip":
         raise GraderError(f"{source}: give a folder of notebooks or an LMS export .zip (to grade one notebook: "
                           "grade submit)")
     for entry, why in skipped_entries(source):
-        click.echo(f"grade: not graded: {entry}: {why}", err=True)
+        click.echo(encodable(f"grade: not graded: {entry}: {why}"), err=True)
     return submissions_from_zip(source, out_dir / "submissions")
 
 

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from grader import __version__
-from grader.batch import RESULTS, Submission, read_results
+from grader.batch import RESULTS, Submission, max_score_of, read_results, score_of, student_folder
 from grader.errors import GraderError
 from grader.files import write_atomically
 
@@ -53,7 +53,7 @@ def write_gradebook(out: Path) -> Path:
     object in the checks' order."""
     rows, objects = [], []
     for submission in read_manifests(out):
-        results = read_results(out / submission.student / RESULTS) or {}
+        results = read_results(student_folder(out, submission.student) / RESULTS) or {}
         points: dict[str, float] = {}
         for test in results.get("tests", []):
             tag = test.get("tags", ["?"])[0]
@@ -65,16 +65,26 @@ def write_gradebook(out: Path) -> Path:
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(["student", "name", "file", "score", "max_score", *objects, "status", "reason"])
     for submission, results, extra, points in rows:
-        writer.writerow([submission.student, submission.name, str(submission.path), _number(results.get("score")),
-                         _number(results.get("max_score")), *[_number(points.get(o)) for o in objects],
-                         extra.get("status", "missing"), extra.get("reason", "")])
+        writer.writerow([_text(submission.student), _text(submission.name), _text(str(submission.path)),
+                         _number(score_of(results)), _number(max_score_of(results)),
+                         *[_number(points.get(o)) for o in objects],
+                         _text(str(extra.get("status", "missing"))), _text(str(extra.get("reason", "")))])
     path = out / GRADEBOOK
     write_atomically(path, text.getvalue().rstrip("\n"))
     return path
 
 
 def _number(value) -> str:
-    return "" if value is None else f"{float(value):g}"
+    try:
+        return "" if value is None else f"{float(value):g}"
+    except (TypeError, ValueError):
+        return ""
+
+
+def _text(value: str) -> str:
+    """A cell a spreadsheet shows as text: one that starts like a formula (a student named
+    "=HYPERLINK(...)") gets a leading apostrophe, as OWASP's advice on CSV injection says."""
+    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
 
 
 def write_summary(out: Path, language: str) -> Path:
@@ -82,7 +92,7 @@ def write_summary(out: Path, language: str) -> Path:
     from grader.reports.catalog import catalog
     from grader.reports.summary import summary_html
 
-    results = [r for s in read_manifests(out) if (r := read_results(out / s.student / RESULTS))]
+    results = [r for s in read_manifests(out) if (r := read_results(student_folder(out, s.student) / RESULTS))]
     path = out / SUMMARY
     write_atomically(path, summary_html(results, catalog(language)))
     return path
@@ -99,7 +109,7 @@ def merge(parts: list[Path], out: Path) -> None:
         if not manifests:
             raise GraderError(f"{part}: no manifest; is it the --out folder of a grade batch run?")
         for submission in read_manifests(part):
-            source, target = part / submission.student, out / submission.student
+            source, target = student_folder(part, submission.student), student_folder(out, submission.student)
             if not source.is_dir():
                 continue  # not graded yet in that shard: the gradebook will say "missing"
             mine, theirs = read_results(target / RESULTS), read_results(source / RESULTS)

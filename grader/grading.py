@@ -21,6 +21,7 @@ from grader import __version__
 from grader.assignments import Assignment, get_assignment, recognise
 from grader.errors import UnusableInput
 from grader.notebook_file import code_digest, read_notebook
+from grader.text import encodable
 from grader.seeds import course_secret, grading_seed
 from grader.trusted.artifacts import Artifact, load_artifact
 from grader.trusted.judges.evidence import cell_error_hint
@@ -28,10 +29,12 @@ from grader.trusted.results import CheckResult, GradeResult, Message, Verdict
 from grader.trusted.points import checks_of
 from grader.untrusted.probes import probe_source
 from grader.untrusted import sandbox
-from grader.untrusted.recovery import Incident, RecoveringKernel
+from grader.untrusted.recovery import DEADLINE, Incident, RecoveringKernel
 from grader.untrusted.runner import CellOutcome, Limits, NotebookRun
 
 DEVICES = ("auto", "cpu", "cuda")
+# Notes of one kind past this many are counted, not listed: 20,000 failing cells give a short report.
+MAX_NOTES_PER_KIND = 5
 
 
 @dataclass
@@ -123,7 +126,8 @@ async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assign
         score=sum(c.score for c in checks),
         max_score=sum(c.max_score for c in checks),
         checks=checks,
-        notes=_run_notes(kernel.run, kernel.incidents, probe_cells, kernel.memory_limit_hit, limits),
+        notes=_run_notes(kernel.run, kernel.incidents, probe_cells, kernel.memory_limit_hit, limits)
+        + _deadline_notes(probe_cells, limits),
         seed=seed,
         device=prepared.device,
         seconds=time.monotonic() - started,
@@ -155,9 +159,9 @@ def _run_notes(run: NotebookRun, incidents: list[Incident], probe_cells: dict[st
         notes += _incident_notes(incident, limits)
     for cell in run.cells:
         if cell.status == "error":
-            notes.append(Message("cell_error", {"cell": cell.index + 1, "type": cell.error_type,
-                                                "message": cell.error_message.splitlines()[0][:300]
-                                                if cell.error_message else ""}))
+            first_line = (cell.error_message.splitlines() or [""])[0][:300]
+            notes.append(Message("cell_error", {"cell": cell.index + 1, "type": encodable(cell.error_type[:100]),
+                                                "message": encodable(first_line)}))
             hint = cell_error_hint(f"{cell.error_type}: {cell.error_message}")
             if hint and Message(hint) not in notes:
                 notes.append(Message(hint))
@@ -169,8 +173,32 @@ def _run_notes(run: NotebookRun, incidents: list[Incident], probe_cells: dict[st
     for name, outcome in probe_cells.items():
         if outcome.status in ("error", "timeout"):
             notes.append(Message("probe_crashed", {"probe": name, "status": outcome.status,
-                                                   "type": outcome.error_type}))
-    return notes
+                                                   "type": encodable(outcome.error_type[:100])}))
+    return capped_notes(notes)
+
+
+def capped_notes(notes: list[Message]) -> list[Message]:
+    """The first MAX_NOTES_PER_KIND notes of each kind in their order, each kind's last one followed
+    by how many more of it there were."""
+    total: dict[str, int] = {}
+    for note in notes:
+        total[note.key] = total.get(note.key, 0) + 1
+    kept, seen = [], {}
+    for note in notes:
+        seen[note.key] = seen.get(note.key, 0) + 1
+        if seen[note.key] <= MAX_NOTES_PER_KIND:
+            kept.append(note)
+        if seen[note.key] == MAX_NOTES_PER_KIND and total[note.key] > MAX_NOTES_PER_KIND:
+            kept.append(Message("notes_omitted", {"count": total[note.key] - MAX_NOTES_PER_KIND}))
+    return kept
+
+
+def _deadline_notes(probe_cells: dict[str, CellOutcome], limits: Limits) -> list[Message]:
+    """The probes that the grading's overall deadline left unrun, named in one note."""
+    late = [name for name, outcome in probe_cells.items() if outcome.ending == DEADLINE]
+    if not late:
+        return []
+    return [Message("grading_timeout", {"seconds": round(limits.grading_timeout_s), "probes": ", ".join(late)})]
 
 
 def _incident_notes(incident: Incident, limits: Limits) -> list[Message]:

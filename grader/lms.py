@@ -4,7 +4,8 @@
 returns one ``Submission`` per notebook; ``skipped_entries(archive)`` lists, as ``(entry, reason)``,
 what in the archive is not graded (a PDF instead of a notebook, an unsafe or oversized entry), so
 that a student who uploaded the wrong thing can be told. Both read the same directory of the zip,
-so they agree; OS junk (``__MACOSX/``, dot files, ``.ipynb_checkpoints``) is left out silently.
+so they agree; OS junk (``__MACOSX/``, ``.DS_Store``, ``._*``, ``.ipynb_checkpoints``) is left out
+silently, other hidden files are listed.
 
 Students are recognised by the names the LMS gives, at any folder depth (a re-zipped export works):
 
@@ -29,7 +30,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from grader.batch import Submission, safe_name
+from grader.batch import HIDDEN, Submission, is_junk, safe_name, unique_name
 from grader.errors import UnusableInput
 from grader.files import write_bytes_atomically
 
@@ -66,7 +67,7 @@ def submissions_from_zip(archive: Path, into: Path) -> list[Submission]:
         for group, notebooks in sorted(by_group.items()):
             base = f"{group[0]}-{group[1]}" if group[0] else group[1]
             for entry in sorted(notebooks, key=lambda e: e.info.filename):
-                student = _unique(_short(base if len(notebooks) == 1 else f"{base}-{entry.stem}"), taken)
+                student = unique_name(_short(base if len(notebooks) == 1 else f"{base}-{entry.stem}"), taken)
                 data = _read(zf, entry.info, archive)
                 total += len(data)
                 if total > MAX_TOTAL_BYTES:
@@ -99,9 +100,9 @@ def _classify(zf: zipfile.ZipFile) -> tuple[list[_Entry], list[tuple[str, str]]]
     for info in zf.infolist():
         name = _decoded(info)
         parts = [p for p in name.split("/") if p not in ("", ".")]
-        if info.is_dir() or not parts or any(p.startswith(".") and p != ".." or p == "__MACOSX" for p in parts):
+        if info.is_dir() or not parts or any(is_junk(p) for p in parts):
             continue
-        reason = _refusal(info, name)
+        reason = _refusal(info, name) or (HIDDEN if any(p.startswith(".") and p != ".." for p in parts) else "")
         if reason:
             skipped.append((name, reason))
             continue
@@ -173,15 +174,6 @@ def _read_capped(handle, limit: int, label: str) -> bytes:
 def _short(name: str) -> str:
     # A file name has at most 255 bytes; leave room for ".ipynb", "-2" and the draft's affixes.
     return safe_name(name).encode()[:200].decode("utf-8", "ignore")
-
-
-def _unique(student: str, taken: set[str]) -> str:
-    candidate, n = student, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{student}-{n}"
-    taken.add(candidate)
-    return candidate
 
 
 def _write_bytes(path: Path, data: bytes) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import nbformat
 
 from grader.errors import UnusableInput
+from grader.text import encodable_data
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 
@@ -34,16 +35,22 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
         raise UnusableInput(f"{path}: not UTF-8 text (byte {err.start}); is it a notebook?") from None
     try:
         raw = json.loads(text)
+        # "\ud800" in a JSON string is a lone surrogate, which no kernel message can carry.
+        clean = encodable_data(raw)
     except json.JSONDecodeError as err:
         raise UnusableInput(
             f"{path}: not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
             "the file may be truncated"
         ) from None
-    if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw:
+    except RecursionError:
+        raise UnusableInput(f"{path}: JSON nested too deeply to be a notebook; save it again from Jupyter") from None
+    if not isinstance(clean, dict) or "cells" not in clean and "worksheets" not in clean:
         raise UnusableInput(f"{path}: JSON, but not a Jupyter notebook (it has no cells)")
     try:
-        notebook = nbformat.reads(text, as_version=4)
+        notebook = nbformat.reads(json.dumps(clean) if clean != raw else text, as_version=4)
         nbformat.validate(notebook)
+    except RecursionError:
+        raise UnusableInput(f"{path}: JSON nested too deeply to be a notebook; save it again from Jupyter") from None
     except Exception as err:  # nbformat raises several unrelated types for a malformed notebook
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UnusableInput(f"{path}: not a valid notebook ({first_line})") from None

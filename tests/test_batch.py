@@ -50,12 +50,12 @@ def test_a_class_is_graded_into_a_gradebook_and_a_rerun_skips_it(small_class, gr
     assert rows["ana"]["score"] == "100" and rows["ana"]["status"] == "graded"
     assert rows["luis"]["status"] == "graded" and rows["luis"]["sigmoid"] == "0" and rows["luis"]["backprop"] == "20"
     assert rows["rota"]["status"] == "unusable" and "JSON" in rows["rota"]["reason"]
-    assert (graded_class / "luis" / "feedback.html").exists()
+    assert (graded_class / "students" / "luis" / "feedback.html").exists()
     summary = (graded_class / "summary.html").read_text("utf-8")
     assert "luis" in summary and "hint.sigmoid_sign" not in summary
     # Graded exactly as `grade submit` grades it: same seed, same score.
     alone = grade_notebook(small_class / "luis" / "entrega.ipynb")
-    graded = json.loads((graded_class / "luis" / "results.json").read_text("utf-8"))
+    graded = json.loads((graded_class / "students" / "luis" / "results.json").read_text("utf-8"))
     assert graded["score"] == alone.score and graded["extra_data"]["seed"] == alone.seed
 
     before = (graded_class / "gradebook.csv").read_text("utf-8")
@@ -69,7 +69,7 @@ def test_shards_merged_give_the_gradebook_of_one_run(small_class, graded_class, 
     for k, part in enumerate(parts, start=1):
         run = CliRunner().invoke(main, ["batch", str(small_class), "--out", str(part), "--shard", f"{k}/3"])
         assert run.exit_code == 0, run.output
-    assert sum(len(list(p.glob("*/results.json"))) for p in parts) == 3  # each submission in one shard
+    assert sum(len(list(p.glob("students/*/results.json"))) for p in parts) == 3  # each submission in one shard
     merged = CliRunner().invoke(main, ["merge", *map(str, parts), "--out", str(tmp_path / "notas")])
     assert merged.exit_code == 0 and merged.output.startswith("3 submissions"), merged.output
     assert (tmp_path / "notas" / "gradebook.csv").read_text("utf-8") == \

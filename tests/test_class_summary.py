@@ -111,12 +111,12 @@ def test_a_hint_unknown_to_this_catalog_shows_its_key():
 def test_slowest_and_not_graded_link_to_each_students_folder():
     view = class_summary(small_class(), catalog("es"))
     assert [(r.student, r.time, r.score, r.href) for r in view.slowest] == [
-        ("eva", "50.0 s", "45/100", "eva/feedback.html"), ("luis", "30.5 s", "70/100", "luis/feedback.html"),
-        ("ana", "12.0 s", "100/100", "ana/feedback.html"), ("iker", "8.0 s", "95/100", "iker/feedback.html"),
-        ("marta", "5.0 s", "20/100", "marta/feedback.html")]
+        ("eva", "50.0 s", "45/100", "students/eva/feedback.html"), ("luis", "30.5 s", "70/100", "students/luis/feedback.html"),
+        ("ana", "12.0 s", "100/100", "students/ana/feedback.html"), ("iker", "8.0 s", "95/100", "students/iker/feedback.html"),
+        ("marta", "5.0 s", "20/100", "students/marta/feedback.html")]
     assert [(r.student, r.status, r.reason, r.href) for r in view.not_graded] == [
-        ("pepe", "error del corrector", "RuntimeError: boom", "pepe/results.json"),
-        ("rota", "no evaluable", "El archivo no es un cuaderno: no es JSON válido.", "rota/results.json")]
+        ("pepe", "error del corrector", "RuntimeError: boom", "students/pepe/results.json"),
+        ("rota", "no evaluable", "El archivo no es un cuaderno: no es JSON válido.", "students/rota/results.json")]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -130,7 +130,7 @@ def test_html_headline_first_and_both_languages(language):
              text["summary.slowest"], text["summary.not_graded"]]
     positions = [page.index(part) for part in order]
     assert positions == sorted(positions)
-    assert '<a href="eva/feedback.html">eva</a>' in page and '<a href="rota/results.json">rota</a>' in page
+    assert '<a href="students/eva/feedback.html">eva</a>' in page and '<a href="students/rota/results.json">rota</a>' in page
 
 
 HOSTILE = ("<script>alert(1)</script>", '"><img src=x>')
@@ -149,11 +149,11 @@ def test_student_names_and_reasons_are_escaped_and_links_stay_relative(language)
     assert "<img src=x>" not in page and "&#34;&gt;&lt;img src=x&gt;" in page
     assert "<b>no</b>" not in page and "&lt;b&gt;no&lt;/b&gt; &amp; más" in page
     hrefs = re.findall(r'<a href="([^"]*)">', page)
-    assert "%3Cscript%3Ealert%281%29%3C%2Fscript%3E/feedback.html" in hrefs
-    assert "%22%3E%3Cimg%20src%3Dx%3E/results.json" in hrefs
-    assert "javascript%3Aalert%281%29/results.json" in hrefs
-    assert all(re.fullmatch(r"[A-Za-z0-9%._~-]+/(feedback\.html|results\.json)", h) for h in hrefs)
-    assert not any(h.startswith(".") for h in hrefs)  # ".." gets no link: it would leave OUT/
+    assert "students/%3Cscript%3Ealert%281%29%3C%2Fscript%3E/feedback.html" in hrefs
+    assert "students/%22%3E%3Cimg%20src%3Dx%3E/results.json" in hrefs
+    assert "students/javascript%3Aalert%281%29/results.json" in hrefs
+    assert all(re.fullmatch(r"students/[A-Za-z0-9%._~-]+/(feedback\.html|results\.json)", h) for h in hrefs)
+    assert not any(h.startswith("students/.") for h in hrefs)  # ".." gets no link: it would leave OUT/students/
     assert page.count("<a ") == len(hrefs)
 
 
@@ -172,5 +172,5 @@ def test_a_class_with_nothing_graded_renders_without_a_histogram(language):
     assert view.assignments == [] and view.mistakes == [] and view.slowest == []
     assert view.headline[-1] == catalog(language).text("summary.no_graded")
     page = summary_html(results, catalog(language))
-    assert "<img" not in page and "data:image" not in page and "ana/results.json" in page
+    assert "<img" not in page and "data:image" not in page and "students/ana/results.json" in page
     assert summary_html([], catalog(language)).count("<table>") == 0

@@ -7,7 +7,7 @@ import json
 
 from click.testing import CliRunner
 
-from grader.batch import Submission
+from grader.batch import Submission, student_folder
 from grader.cli import main
 from grader.gradebook import write_gradebook, write_manifest
 
@@ -17,10 +17,10 @@ def _shard(folder, students: dict[str, str], shard) -> None:
     folder.mkdir(parents=True)
     write_manifest(folder, [Submission(s, folder / f"{s}.ipynb") for s in students], shard)
     for student, digest in students.items():
-        (folder / student).mkdir()
+        student_folder(folder, student).mkdir(parents=True)
         results = {"score": 50, "max_score": 100, "tests": [{"score": 50, "tags": ["sigmoid", "x"]}],
                    "extra_data": {"content_hash": digest, "status": "graded"}}
-        (folder / student / "results.json").write_text(json.dumps(results), "utf-8")
+        (student_folder(folder, student) / "results.json").write_text(json.dumps(results), "utf-8")
 
 
 def test_a_gradebook_has_a_row_for_a_submission_without_a_result(tmp_path):

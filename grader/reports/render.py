@@ -29,9 +29,38 @@ def _message_html(line: str) -> Markup:
     return Markup("<p>") + _inline_code(line) + Markup("</p>")
 
 
+# Outside code spans, every character that gives Markdown (CommonMark, GFM) a meaning in the middle of
+# a line is escaped, so that text from the student's side (an exception's message, a dict key)
+# cannot make emphasis, links, images or HTML (every line the template writes starts with
+# its own markup, so no block can start either). Autolinks need "://", "www." or "@": escaped too.
+_MD_SPECIAL = re.compile(r"[\\`*_\[\]~]|:(?=//)|(?<=www)\.|@")
+_BACKTICKS = re.compile(r"`+")
+
+
+def _md_text(text: str) -> str:
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+
+
 def _md(text: str) -> str:
-    """Text safe in Markdown that LMSs render with HTML allowed: no tags, no entities of its own."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
+    """Text safe in Markdown that LMSs render with HTML allowed: code spans (the catalog's `names`,
+    or any a student's text makes) stay code spans, where nothing is markup; everything else is
+    escaped. Code spans are found as CommonMark finds them: a run of backticks up to the next run
+    of the same length; a run with no partner is escaped."""
+    text = text.replace("\n", " ")
+    parts, at = [], 0
+    while (opening := _BACKTICKS.search(text, at)) is not None:
+        closing = next((m for m in _BACKTICKS.finditer(text, opening.end()) if len(m.group(0)) == len(opening.group(0))),
+                       None)
+        if closing is None:
+            parts.append(_md_text(text[at:opening.end()]))
+            at = opening.end()
+            continue
+        parts.append(_md_text(text[at:opening.start()]))
+        parts.append(text[opening.start():closing.end()])
+        at = closing.end()
+    parts.append(_md_text(text[at:]))
+    return "".join(parts)
 
 
 def _code_span(text: str) -> str:

@@ -249,7 +249,8 @@ def _row(result: dict, status: str, file: str, catalog: Catalog) -> SubmissionRo
 
 def _href(student: str, file: str) -> str | None:
     # Quoted whole, "/" and ":" included, so a name stays one relative path segment: it cannot
-    # become a scheme (javascript:), another folder or a way out of the attribute.
+    # become a scheme (javascript:), another folder or a way out of the attribute. Each student's
+    # files are in students/<student>/ beside summary.html (grader.batch.student_folder).
     if not student.strip("."):
         return None
-    return f"{quote(student, safe='')}/{file}"
+    return f"students/{quote(student, safe='')}/{file}"

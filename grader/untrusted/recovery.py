@@ -5,8 +5,12 @@ limit, a fresh kernel runs the notebook again without that cell, so that the def
 it are still graded: an interrupted kernel may hold half-done state or leave processes spinning.
 When a probe ends the kernel, a fresh kernel runs the notebook again before the next probe, so
 that one function's crash costs only its own checks.
-Each such event is kept as an Incident for the report. Restarts past cells are capped in number;
-each probe may end a kernel once; no restart begins after the grading's deadline.
+Each such event is kept as an Incident for the report. Restarts past cells are capped in number,
+and when they run out the probes still get one more kernel, without every cell that ended one, so
+that a notebook with many such cells still has its correct definitions graded; each probe may end
+a kernel once. The grading's deadline bounds everything: no restart begins after it, and no probe
+runs past it (a probe that swallows its own time limit is interrupted, then killed, at the
+deadline); probes left when it comes are "not_run" with ``ending`` DEADLINE.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ import nbformat
 
 from grader.untrusted import sandbox
 from grader.untrusted.runner import CellOutcome, KernelSession, Limits, NotebookRun
+
+DEADLINE = "grading deadline"  # the ending of a probe not run because the grading ran out of time
+_LEAST_PROBE_S = 1.0  # a probe given less than this would only be interrupted at once
 
 
 @dataclass
@@ -48,6 +55,7 @@ class RecoveringKernel:
         self.skipped: set[int] = set()
         self.incidents: list[Incident] = []
         self.restarts = 0
+        self.last_kernel_used = False
         self.memory_limit_hit = False
         self.session: KernelSession | None = None
         self.run = NotebookRun()
@@ -78,7 +86,10 @@ class RecoveringKernel:
                 return
             self.incidents.append(Incident(fatal.status, fatal.ending, fatal.seconds, cell=fatal.index))
             if not may_restart:
-                return
+                # Out of restarts: one last kernel, without every cell that ended one, for the probes.
+                if self.last_kernel_used or not fatal.ended_kernel or self._out_of_time():
+                    return
+                self.last_kernel_used = True
             self.restarts += 1
             self.incidents[-1].recovered = True
             self.skipped.add(fatal.index)
@@ -95,17 +106,22 @@ class RecoveringKernel:
 
     async def probe(self, source: str, name: str, inputs: Path, out_dir: Path) -> CellOutcome:
         """Run one probe, in a fresh kernel if the last one was ended."""
+        if self.deadline - time.monotonic() < _LEAST_PROBE_S:
+            return CellOutcome(-1, None, "not_run", ending=DEADLINE)
         if self.session is None or self.session.dead:
             # Only a kernel ended by the previous probe is started again: one ended by the
             # notebook's own cells has used up its restarts already.
-            if not self.incidents or self.incidents[-1].probe is None or self._out_of_time():
+            if not self.incidents or self.incidents[-1].probe is None:
                 return CellOutcome(-1, None, "not_run")
             self.incidents[-1].recovered = True
             await self._close()
             await self._start()
             if self.session.dead:
                 return CellOutcome(-1, None, "not_run")
-        outcome = await self.session.run_probe(source, name, inputs, out_dir)
+            if self.deadline - time.monotonic() < _LEAST_PROBE_S:
+                return CellOutcome(-1, None, "not_run", ending=DEADLINE)
+        outcome = await self.session.run_probe(source, name, inputs, out_dir,
+                                               timeout=self.deadline - time.monotonic())
         if outcome.ended_kernel:
             self.incidents.append(Incident(outcome.status, outcome.ending, outcome.seconds, probe=name))
         return outcome

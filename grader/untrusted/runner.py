@@ -380,8 +380,10 @@ class KernelSession:
         run.truncated_cells = [i for i in self.truncated_cells if 0 <= i < len(self.notebook.cells)]
         return run
 
-    async def run_probe(self, probe_source: str, name: str, inputs: Path, out_dir: Path) -> CellOutcome:
-        """Run one probe in its own cell; it writes its artifacts into ``out_dir``."""
+    async def run_probe(self, probe_source: str, name: str, inputs: Path, out_dir: Path,
+                        timeout: float | None = None) -> CellOutcome:
+        """Run one probe in its own cell, for at most ``timeout`` seconds (and the probes' own
+        limit); it writes its artifacts into ``out_dir``."""
         call = (
             f"__grader_probe = {{'__name__': '__grader_probe__', 'PRISTINE': __import__('sys').modules[{self.token!r}]}}\n"
             f"__grader_probe['PRISTINE'].exec(__grader_probe['PRISTINE'].compile({probe_source!r}, '<grader-probe>', 'exec'), __grader_probe)\n"
@@ -389,7 +391,7 @@ class KernelSession:
             "del __grader_probe\n"
         )
         began = time.monotonic()
-        cell, status = await self._run_source(call, self.limits.probe_timeout_s)
+        cell, status = await self._run_source(call, min(self.limits.probe_timeout_s, timeout or float("inf")))
         outcome = _outcome(-1, cell, status, self.ending)
         outcome.seconds = time.monotonic() - began
         return outcome
