@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import click
@@ -24,7 +25,7 @@ from grader.text import encodable
 class _Grade(click.Group):
     """The one place a failure becomes what the user sees: one line and its exit status. A
     GraderError says what to fix; any other exception is the grader's own failure (exit 3), shown
-    as a traceback only with --debug (or GRADER_DEBUG=1)."""
+    with its traceback first only with --debug (or GRADER_DEBUG=1)."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -36,7 +37,7 @@ class _Grade(click.Group):
             ctx.exit(err.exit_code)
         except Exception as err:
             if ctx.params.get("debug") or os.environ.get("GRADER_DEBUG"):
-                raise
+                click.echo(encodable(traceback.format_exc()), err=True, nl=False)
             click.echo(encodable(f"grade: error: {could_not_grade(err)}"), err=True)
             ctx.exit(3)
 

@@ -23,9 +23,11 @@ def write_bytes_atomically(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(draft, path)
-    except BaseException:
+    except BaseException as err:
         try:
             os.unlink(draft)
         except OSError:
             pass
+        if isinstance(err, OSError) and err.filename is None:
+            err.filename = str(path)  # fsync and write name no file: say which one could not be written
         raise
