@@ -83,8 +83,12 @@ def _number(value) -> str:
 
 def _text(value: str) -> str:
     """A cell a spreadsheet shows as text: one that starts like a formula (a student named
-    "=HYPERLINK(...)") gets a leading apostrophe, as OWASP's advice on CSV injection says."""
-    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
+    "=HYPERLINK(...)") gets a leading apostrophe, as OWASP's advice on CSV injection says, and it
+    stays one cell."""
+    value = "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
+    # The writer quotes a field with "\n" in it but not one with a bare "\r", which spreadsheets
+    # also take as the end of a row.
+    return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def write_summary(out: Path, language: str) -> Path:

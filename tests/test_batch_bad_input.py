@@ -122,5 +122,5 @@ def test_gradebook_cells_that_start_like_formulas_are_text(tmp_path):
                                ("e", "\tx"), ("f", "\rx"), ("g", "Ana")]], None)
     with open(write_gradebook(tmp_path), newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
-    assert [row[1] for row in rows[1:]] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\rx",
+    assert [row[1] for row in rows[1:]] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\nx",
                                             "Ana"]
