@@ -152,7 +152,7 @@ def _score(assignment: str, verdicts: list[Verdict]) -> list[CheckResult]:
 
 def _run_notes(run: NotebookRun, incidents: list[Incident], probe_cells: dict[str, CellOutcome],
                memory_limit_hit: bool, limits: Limits) -> list[Message]:
-    notes = []
+    notes, hints = [], set()
     if memory_limit_hit and not any(i.ending == "memory" for i in incidents):
         notes.append(Message("memory_limit", {"megabytes": limits.memory_mb}))
     for incident in incidents:
@@ -163,7 +163,8 @@ def _run_notes(run: NotebookRun, incidents: list[Incident], probe_cells: dict[st
             notes.append(Message("cell_error", {"cell": cell.index + 1, "type": encodable(cell.error_type[:100]),
                                                 "message": encodable(first_line)}))
             hint = cell_error_hint(f"{cell.error_type}: {cell.error_message}")
-            if hint and Message(hint) not in notes:
+            if hint and hint not in hints:
+                hints.add(hint)
                 notes.append(Message(hint))
         elif cell.status == "timeout":
             notes.append(Message("cell_timeout", {"cell": cell.index + 1, "seconds": round(cell.seconds)}))

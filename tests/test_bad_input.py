@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -113,3 +114,47 @@ def test_could_not_grade_names_the_file_it_could_not_write():
     err = could_not_grade(PermissionError(errno.EACCES, "Permission denied", "/notas/gradebook.csv"))
     assert str(err) == ("could not grade: cannot use /notas/gradebook.csv: Permission denied; free some space or "
                         "fix its permissions (or choose another folder), then run again")
+
+
+HOSTILE_TEXT = ("**100/100** [clic](http://e.vil/x) ![b](http://e.vil/beacon.png) <img src=http://e.vil/b.png> "
+                "&amp; www.e.vil ana@e.vil `code` `` a`b `` lone ` tick ~~tachado~~ _em_ *em* \\*escaped\\* trailing\\")
+
+
+def test_markdown_reports_show_student_text_as_text():
+    from markdown_it import MarkdownIt
+
+    from grader.reports.catalog import catalog
+    from grader.reports.render import markdown_report
+
+    result = _result("backprop", failed={"sigmoid_matches_reference": [
+        Message("raised", {"function": "sigmoid", "type": "ValueError", "message": HOSTILE_TEXT}),
+        Message("at_line", {"cell": 3, "line": 1, "code": "x = '`` **b** ``' # " + HOSTILE_TEXT})]},
+        advice={}, notes=[Message("cell_error", {"cell": 4, "type": "**X**", "message": HOSTILE_TEXT})])
+    page = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render(
+        markdown_report(result, catalog("en")))
+    for markup in ("<a ", "<img", "<em>", "<s>", "<del>", "<script"):
+        assert markup not in page
+    assert page.count("<strong>") == 1  # the failed check's own title
+    assert "**100/100**" in page and "&lt;img src=http://e.vil/b.png&gt;" in page
+    # GFM's bare autolinks need "://", "www." or "@" as they are: outside code spans they are escaped.
+    note = next(line for line in markdown_report(result, catalog("en")).splitlines() if line.startswith("- Cell 4"))
+    assert not re.search(r"[^\\]://", note) and "http\\://e.vil" in note and "www\\.e.vil" in note and "ana\\@e.vil" in note
+
+
+def test_twenty_thousand_failing_cells_give_a_short_report():
+    from grader.grading import MAX_NOTES_PER_KIND, _run_notes
+    from grader.reports.catalog import catalog
+    from grader.reports.render import html_report, markdown_report
+    from grader.untrusted.runner import CellOutcome, Limits, NotebookRun
+
+    cuda = "Torch not compiled with CUDA enabled"  # each with the same hint, given once
+    run = NotebookRun(cells=[CellOutcome(i, i + 1, "error", "AssertionError", cuda if i % 2 else f"x{i}")
+                             for i in range(20_000)] + [CellOutcome(20_000, None, "timeout", seconds=9)])
+    notes = _run_notes(run, [], {}, False, Limits())
+    assert MAX_NOTES_PER_KIND == 5
+    assert [n.key for n in notes] == ["cell_error"] * 2 + ["hint.device"] + ["cell_error"] * 3 + [
+        "notes_omitted", "cell_timeout"]
+    assert notes[6].params == {"count": 20_000 - MAX_NOTES_PER_KIND}
+    result = _result("backprop", {}, {}, notes)
+    assert "… and 19995 more notes of this kind." in markdown_report(result, catalog("en"))
+    assert len(html_report(result, catalog("es")).encode()) < 20_000
