@@ -20,7 +20,7 @@ import nbformat
 from grader import __version__
 from grader.assignments import Assignment, get_assignment, recognise
 from grader.errors import UnusableInput
-from grader.notebook_file import code_digest, read_notebook
+from grader.notebook_file import code_digest, read_notebook, uncompilable_cells
 from grader.text import encodable
 from grader.seeds import course_secret, grading_seed
 from grader.trusted.artifacts import Artifact, load_artifact
@@ -99,7 +99,8 @@ async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assign
         preparing = pool.submit(_prepare, assignment, seed, device, limits.torch_threads)
         artifacts: dict[str, Artifact] = {}
         probe_cells: dict[str, CellOutcome] = {}
-        async with RecoveringKernel(notebook, folders, limits, seed, isolation) as kernel:
+        uncompilable = uncompilable_cells(notebook)
+        async with RecoveringKernel(notebook, folders, limits, seed, isolation, frozenset(uncompilable)) as kernel:
             prepared = await asyncio.wrap_future(preparing)
             import torch
 
@@ -126,7 +127,9 @@ async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assign
         score=sum(c.score for c in checks),
         max_score=sum(c.max_score for c in checks),
         checks=checks,
-        notes=_run_notes(kernel.run, kernel.incidents, probe_cells, kernel.memory_limit_hit, limits)
+        notes=capped_notes([Message("cell_not_compiled", {"cell": index + 1, "type": error})
+                            for index, error in sorted(uncompilable.items())])
+        + _run_notes(kernel.run, kernel.incidents, probe_cells, kernel.memory_limit_hit, limits)
         + _deadline_notes(probe_cells, limits),
         seed=seed,
         device=prepared.device,

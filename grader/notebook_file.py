@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from pathlib import Path
@@ -61,3 +62,21 @@ def code_digest(notebook: nbformat.NotebookNode) -> bytes:
     """A digest of the code the notebook runs: re-running it (new outputs) keeps the digest."""
     sources = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
     return hashlib.sha256(json.dumps(sources).encode("utf-8")).digest()
+
+
+def uncompilable_cells(notebook: nbformat.NotebookNode) -> dict[int, str]:
+    """Code cells that Python itself cannot compile other than for a syntax error (a 100,000-term
+    expression: RecursionError), by index, with the error's name. IPython's kernel meets that
+    error before it runs the cell and never answers, so these cells are not sent to it. A syntax
+    error, or IPython syntax (magics), is left to the kernel, which reports it."""
+    found = {}
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        try:
+            compile(cell.source, "<cell>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+        except SyntaxError:
+            pass
+        except Exception as err:  # RecursionError, MemoryError, ValueError
+            found[index] = type(err).__name__
+    return found

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
+import re
 import subprocess
 import tempfile
 import time
@@ -32,18 +34,55 @@ SANDBOXED = sandbox.detect().mode == "bubblewrap"
 NEED_SANDBOX = {"memory_bomb", "fork_bomb", "reads_instructor_files", "disk_filler"}
 
 
+def expanded(text: str) -> str:
+    """``{course_dir}``, and ``{repeat:TEXT:N}`` as TEXT written N times (inputs too big to spell out)."""
+    text = text.replace("{course_dir}", str(COURSE_DIR))
+    return re.sub(r"\{repeat:(.*?):(\d+)\}", lambda m: m.group(1) * int(m.group(2)), text)
+
+
 def hostile_notebook(case: dict) -> nbformat.NotebookNode:
     assignment = get_assignment(case["assignment"])
     base = {"reference": assignment.reference, "exercise": assignment.exercise}.get(
         case["base"], TESTS / "hostile" / case["base"])
     notebook = apply_replacements(nbformat.read(base, as_version=4), case.get("replace", []))
-    if case["cell"]:
-        cell = nbformat.v4.new_code_cell(case["cell"].replace("{course_dir}", str(COURSE_DIR)))
-        code = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
-        after = [i for i in code if case["after"] in notebook.cells[i].source] if case["after"] else code[-1:]
-        assert len(after) == 1 if case["after"] else after, f"{case['name']}: `after` must match one cell"
-        notebook.cells.insert(after[0] + 1, cell)
+    for added in [{"after": case["after"], "cell": case["cell"]}] + case.get("extra_cells", []):
+        if added["cell"]:
+            cell = nbformat.v4.new_code_cell(expanded(added["cell"]))
+            code = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
+            after = [i for i in code if added["after"] in notebook.cells[i].source] if added["after"] else code[-1:]
+            assert len(after) == 1 if added["after"] else after, f"{case['name']}: `after` must match one cell"
+            notebook.cells.insert(after[0] + 1, cell)
     return notebook
+
+
+def write_hostile(notebook: nbformat.NotebookNode, case: dict, path: Path) -> None:
+    """The notebook's file, with ``raw_replace`` pairs applied to its JSON text (once each): what
+    nbformat would not write, such as a lone surrogate's escape or JSON nested 100,000 deep."""
+    text = nbformat.writes(notebook)
+    for old, new in case.get("raw_replace", []):
+        assert old in text, f"{case['name']}: {old!r} is not in the notebook's file"
+        text = text.replace(old, expanded(new), 1)
+    path.write_text(text, "utf-8")
+
+
+def graded_through_the_cli(path: Path, case: dict, tmp_path: Path):
+    """``grade submit`` as a user runs it: its exit status is ``exit``; one line on stderr when it
+    did not grade; the result read back from --json when it did."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    results = tmp_path / "results.json"
+    run = CliRunner().invoke(main, ["submit", str(path), "--seed", str(SEED), "--json", str(results),
+                                    "--md", str(tmp_path / "feedback.md")])
+    assert run.exit_code == case["exit"], run.output
+    assert "Traceback" not in run.output
+    assert run.exception is None or isinstance(run.exception, SystemExit)
+    if case["exit"] >= 2:
+        assert run.stdout == "" and run.stderr.count("\n") == 1 and run.stderr.startswith("grade: error: ")
+        assert case["stderr"] in run.stderr
+        return None
+    return json.loads(results.read_text("utf-8"))
 
 
 def keys(message: Message) -> set[str]:
@@ -70,7 +109,7 @@ def test_hostile_notebook_is_contained_and_graded(case, tmp_path, monkeypatch):
         pytest.skip("needs bubblewrap and cgroups: see `grade doctor`")
     notebook = hostile_notebook(copy.deepcopy(case))
     path = tmp_path / f"{case['name']}.ipynb"
-    nbformat.write(notebook, path)
+    write_hostile(notebook, case, path)
     jobs = tmp_path / "jobs"
     jobs.mkdir()
     sockets = tempfile.mkdtemp(prefix="hostile-", dir="/tmp")
@@ -81,7 +120,11 @@ def test_hostile_notebook_is_contained_and_graded(case, tmp_path, monkeypatch):
     before = instructor_files()
     began = time.monotonic()
 
-    result = grade_notebook(path, seed=SEED, limits=with_fields(Limits(), **case.get("limits", {})))
+    if "exit" in case:
+        assert "limits" not in case, "the CLI grades with the default limits"
+        result = graded_through_the_cli(path, case, tmp_path)
+    else:
+        result = grade_notebook(path, seed=SEED, limits=with_fields(Limits(), **case.get("limits", {})))
 
     took = time.monotonic() - began
     assert took < case["seconds"], f"took {took:.0f} s"
@@ -91,6 +134,10 @@ def test_hostile_notebook_is_contained_and_graded(case, tmp_path, monkeypatch):
     assert processes_mentioning(sockets) + processes_mentioning(str(jobs)) == []
     Path(sockets).rmdir()
     assert instructor_files() == before
+    if "exit" in case:
+        if result is not None:  # graded: the same checks as below, on what results.json says
+            assert result["score"] == case["score"] and set(case["notes"]) <= set(result["extra_data"]["notes"])
+        return
     assert result.score == case["score"], (result.notes, [(c.name, c.messages) for c in result.checks if not c.passed])
     if "lost_tags" in case:
         lost = {tag for tag, (got, out_of) in result.tag_scores().items() if got < out_of}

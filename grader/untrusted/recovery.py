@@ -45,14 +45,15 @@ class RecoveringKernel:
     kernel; ``kernel.run`` is the run that probes will see, ``kernel.probe`` runs one probe."""
 
     def __init__(self, notebook: nbformat.NotebookNode, folders: sandbox.JobFolders, limits: Limits, seed: int,
-                 isolation: sandbox.Isolation):
+                 isolation: sandbox.Isolation, skip: frozenset[int] = frozenset()):
+        """``skip``: cells never to run (ones the kernel cannot take)."""
         self.notebook = notebook
         self.folders = folders
         self.limits = limits
         self.seed = seed
         self.isolation = isolation
         self.deadline = time.monotonic() + limits.grading_timeout_s
-        self.skipped: set[int] = set()
+        self.skipped: set[int] = set(skip)
         self.incidents: list[Incident] = []
         self.restarts = 0
         self.last_kernel_used = False
