@@ -82,6 +82,7 @@ def graded_through_the_cli(path: Path, case: dict, tmp_path: Path):
         assert run.stdout == "" and run.stderr.count("\n") == 1 and run.stderr.startswith("grade: error: ")
         assert case["stderr"] in run.stderr
         return None
+    assert (tmp_path / "feedback.md").stat().st_size and path.with_name(f"{path.stem}.feedback.html").stat().st_size
     return json.loads(results.read_text("utf-8"))
 
 
