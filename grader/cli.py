@@ -178,6 +178,14 @@ def batch(source: Path, out_dir: Path, jobs: int, seed: int | None, force: bool,
         click.echo("grade: stopped; finished results are kept, run again to go on", err=True)
         write_gradebook(out_dir)
         sys.exit(130)
+    except Exception:
+        # The batch itself failed (a worker process killed outright): what is finished still gets
+        # its gradebook, then the command group says what failed (exit 3).
+        try:
+            write_gradebook(out_dir)
+        except Exception:
+            pass
+        raise
     gradebook, summary = write_gradebook(out_dir), write_summary(out_dir, lang)
     click.echo(encodable(", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
                          + f"; {gradebook}; {summary}"))

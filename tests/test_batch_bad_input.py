@@ -124,3 +124,23 @@ def test_gradebook_cells_that_start_like_formulas_are_text(tmp_path):
         rows = list(csv.reader(handle))
     assert [row[1] for row in rows[1:]] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\nx",
                                             "Ana"]
+
+
+def test_a_batch_that_fails_keeps_a_gradebook_and_says_so_in_one_line(tmp_path, monkeypatch):
+    import grader.batch
+
+    folder = tmp_path / "entregas"
+    folder.mkdir()
+    for name in ("ana", "luis"):
+        (folder / f"{name}.ipynb").write_text(NOTEBOOK, "utf-8")
+
+    def broken(*args, **kwargs):
+        yield grader.batch.Outcome("ana", "graded", 100, 100)
+        raise RuntimeError("A process in the process pool was terminated abruptly")
+    monkeypatch.setattr(grader.batch, "grade_class", broken)
+    run = CliRunner().invoke(main, ["batch", str(folder), "--out", str(tmp_path / "notas")])
+    assert run.exit_code == 3
+    assert run.stderr == ("grade: error: could not grade: the grader failed (RuntimeError: A process in the process "
+                          "pool was terminated abruptly); this is not the notebook's fault: run again with --debug "
+                          "for the details and report them\n")
+    assert set(_gradebook(tmp_path / "notas")) == {"ana", "luis"}  # both "missing": nothing was written for them
