@@ -138,7 +138,8 @@ def test_markdown_reports_show_student_text_as_text():
     assert "**100/100**" in page and "&lt;img src=http://e.vil/b.png&gt;" in page
     # GFM's bare autolinks need "://", "www." or "@" as they are: outside code spans they are escaped.
     note = next(line for line in markdown_report(result, catalog("en")).splitlines() if line.startswith("- Cell 4"))
-    assert not re.search(r"[^\\]://", note) and "http\\://e.vil" in note and "www\\.e.vil" in note and "ana\\@e.vil" in note
+    assert not re.search(r"[^\\]://", note)
+    assert "http\\://e.vil" in note and "www\\.e.vil" in note and "ana\\@e.vil" in note
 
 
 def test_twenty_thousand_failing_cells_give_a_short_report():

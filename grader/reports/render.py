@@ -50,8 +50,8 @@ def _md(text: str) -> str:
     text = text.replace("\n", " ")
     parts, at = [], 0
     while (opening := _BACKTICKS.search(text, at)) is not None:
-        closing = next((m for m in _BACKTICKS.finditer(text, opening.end()) if len(m.group(0)) == len(opening.group(0))),
-                       None)
+        fence = opening.group(0)
+        closing = next((m for m in _BACKTICKS.finditer(text, opening.end()) if m.group(0) == fence), None)
         if closing is None:
             parts.append(_md_text(text[at:opening.end()]))
             at = opening.end()
