@@ -48,8 +48,8 @@ class _Grade(click.Group):
 def main(debug: bool) -> None:
     """Grade the notebooks of S03.1 Aprendizaje Profundo I against the reference solutions.
 
-    Exit status: 0 full marks, 1 graded with points lost, 2 unusable input, 3 could not grade
-    (the grader failed, not the notebook: the one line on stderr says what to do).
+    Every command exits 2 on input it cannot use and 3 when the grader itself fails (not the
+    notebook): one line on stderr says what failed and what to do; --debug adds the traceback.
     """
 
 
