@@ -159,3 +159,19 @@ def test_twenty_thousand_failing_cells_give_a_short_report():
     result = _result("backprop", {}, {}, notes)
     assert "… and 19995 more notes of this kind." in markdown_report(result, catalog("en"))
     assert len(html_report(result, catalog("es")).encode()) < 20_000
+
+
+def test_probes_left_at_the_grading_deadline_are_not_run_and_named():
+    import asyncio
+
+    from grader.grading import _deadline_notes
+    from grader.untrusted.recovery import DEADLINE, RecoveringKernel
+    from grader.untrusted.runner import CellOutcome, Limits
+
+    limits = Limits(grading_timeout_s=0)
+    kernel = RecoveringKernel(None, None, limits, 0, None)  # nothing starts until it is entered
+    outcome = asyncio.run(kernel.probe("", "sigmoid", None, None))
+    assert (outcome.status, outcome.ending) == ("not_run", DEADLINE)
+    notes = _deadline_notes({"mse_loss": CellOutcome(-1, None, "stuck"), "sigmoid": outcome,
+                             "backprop": outcome}, limits)
+    assert notes == [Message("grading_timeout", {"seconds": 0, "probes": "sigmoid, backprop"})]
