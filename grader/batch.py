@@ -28,7 +28,7 @@ REPORT = "feedback.html"
 STUDENTS = "students"
 # Left out without a word: what operating systems and Jupyter leave beside the notebooks.
 _JUNK = re.compile(r"__MACOSX|\.DS_Store|\._.*|\.ipynb_checkpoints|~\$.*|Thumbs\.db|desktop\.ini")
-HIDDEN = "a hidden file (its name starts with a dot); not graded: rename it to grade it"
+HIDDEN = "hidden (its name starts with a dot); not graded: rename it to grade it"
 
 
 def is_junk(name: str) -> bool:

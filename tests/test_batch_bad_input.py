@@ -74,7 +74,7 @@ def test_a_messy_class_is_graded_and_its_errors_graded_again(messy_class, fake_g
     assert run.exit_code == 3, run.output
     refused = [line for line in run.stderr.splitlines() if line.startswith("grade: not graded: ")]
     assert refused == [
-        f"grade: not graded: {messy_class / '.oculto.ipynb'}: a hidden file (its name starts with a dot); "
+        f"grade: not graded: {messy_class / '.oculto.ipynb'}: hidden (its name starts with a dot); "
         "not graded: rename it to grade it",
         f"grade: not graded: {messy_class / 'carpeta'}: a symbolic link; not graded (submit the notebook itself)",
         f"grade: not graded: {messy_class / 'enlace.ipynb'}: a symbolic link; not graded (submit the notebook itself)",
@@ -144,3 +144,17 @@ def test_a_batch_that_fails_keeps_a_gradebook_and_says_so_in_one_line(tmp_path, 
                           "pool was terminated abruptly); this is not the notebook's fault: run again with --debug "
                           "for the details and report them\n")
     assert set(_gradebook(tmp_path / "notas")) == {"ana", "luis"}  # both "missing": nothing was written for them
+
+
+def test_a_zip_lists_its_hidden_files_and_skips_os_junk(tmp_path):
+    import zipfile
+
+    from grader.lms import skipped_entries
+
+    export = tmp_path / "export.zip"
+    with zipfile.ZipFile(export, "w") as archive:
+        for name in ("ana.ipynb", ".oculto.ipynb", "luis/.entrega.ipynb", "__MACOSX/._ana.ipynb", ".DS_Store",
+                     "luis/.ipynb_checkpoints/entrega-checkpoint.ipynb", "._luis.ipynb", "~$ana.ipynb"):
+            archive.writestr(name, NOTEBOOK)
+    hidden = "hidden (its name starts with a dot); not graded: rename it to grade it"
+    assert skipped_entries(export) == [(".oculto.ipynb", hidden), ("luis/.entrega.ipynb", hidden)]
