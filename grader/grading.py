@@ -21,8 +21,8 @@ from grader import __version__
 from grader.assignments import Assignment, get_assignment, recognise
 from grader.errors import UnusableInput
 from grader.notebook_file import code_digest, read_notebook, uncompilable_cells
-from grader.text import encodable
 from grader.seeds import course_secret, grading_seed
+from grader.text import encodable
 from grader.trusted.artifacts import Artifact, load_artifact
 from grader.trusted.judges.evidence import cell_error_hint
 from grader.trusted.results import CheckResult, GradeResult, Message, Verdict
