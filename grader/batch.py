@@ -66,7 +66,7 @@ def grade_one(submission: Submission, out: Path, seed: int | None, language: str
     grader version is there already."""
     from grader.grading import grade_notebook
     from grader.reports.catalog import catalog
-    from grader.reports.gradescope import results_json
+    from grader.reports.gradescope import max_score_of, not_graded_json, results_json
     from grader.reports.render import html_report
     from grader.seeds import grading_seed
 
@@ -77,7 +77,7 @@ def grade_one(submission: Submission, out: Path, seed: int | None, language: str
     if previous and not force and extra.get("content_hash") == digest and extra.get("grader_version") == __version__:
         graded = extra.get("status") == "graded"
         return Outcome(submission.student, "skipped", previous.get("score") if graded else None,
-                       previous.get("max_score") if graded else None, extra.get("reason", ""))
+                       max_score_of(previous) if graded else None, extra.get("reason", ""))
     folder.mkdir(parents=True, exist_ok=True)
     record = {"student": submission.student, "file": str(submission.path), "content_hash": digest,
               "grader_version": __version__}
@@ -96,9 +96,8 @@ def grade_one(submission: Submission, out: Path, seed: int | None, language: str
         write_atomically(folder / REPORT, html_report(result, messages))
         write_atomically(folder / RESULTS, json.dumps(results, ensure_ascii=False, indent=2))
         return Outcome(submission.student, "graded", result.score, result.max_score)
-    write_atomically(folder / RESULTS, json.dumps({"score": 0, "output": outcome.reason, "tests": [],
-                                                   "extra_data": dict(record, status=outcome.status,
-                                                                      reason=outcome.reason)},
+    write_atomically(folder / RESULTS, json.dumps(not_graded_json(outcome.reason, dict(record, status=outcome.status,
+                                                                                       reason=outcome.reason)),
                                                   ensure_ascii=False, indent=2))
     return outcome
 

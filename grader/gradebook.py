@@ -15,6 +15,7 @@ from grader import __version__
 from grader.batch import RESULTS, Submission, read_results
 from grader.errors import GraderError
 from grader.files import write_atomically
+from grader.reports.gradescope import max_score_of
 
 GRADEBOOK = "gradebook.csv"
 SUMMARY = "summary.html"
@@ -66,7 +67,7 @@ def write_gradebook(out: Path) -> Path:
     writer.writerow(["student", "name", "file", "score", "max_score", *objects, "status", "reason"])
     for submission, results, extra, points in rows:
         writer.writerow([submission.student, submission.name, str(submission.path), _number(results.get("score")),
-                         _number(results.get("max_score")), *[_number(points.get(o)) for o in objects],
+                         _number(max_score_of(results)), *[_number(points.get(o)) for o in objects],
                          extra.get("status", "missing"), extra.get("reason", "")])
     path = out / GRADEBOOK
     write_atomically(path, text.getvalue().rstrip("\n"))

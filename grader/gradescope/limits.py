@@ -1,0 +1,80 @@
+"""Limits that keep a whole grading inside a Gradescope container.
+
+Gradescope gives each submission a container with 768 MB of memory and 10 minutes by default
+(both can be raised in the assignment's settings); reaching either ends the run with 0 points and
+no tests shown, which would blame the student for the grader's choice of limits. So the grader
+cuts first: the kernel's memory cap is what the container leaves once the grader's own process is
+counted, and the time limits of cells, the notebook, restarts and probes add up, in the worst
+case, to less than the container's time. A notebook that hits one is then cut by the grader and
+graded on what it did, with a note on each check it cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from grader.errors import GraderError
+from grader.untrusted.runner import Limits
+
+GRADESCOPE_MEMORY_MB = 768
+GRADESCOPE_TIMEOUT_S = 600
+# The grader's own process peaks at about 375 MiB (torch, the reference's answers, nbclient) while
+# grading either assignment (bench/gradescope_memory.py); the rest is bwrap, the shells and slack.
+GRADER_RESERVE_MB = 420
+# The kernel of the XOR reference notebook needs between 200 and 300 MB under a memory cgroup:
+# below this cap a correct notebook could lose points.
+MIN_KERNEL_MB = 300
+# Starting Python and the grader, judging, writing results, and a margin.
+RESERVE_S = 60
+# A kernel started just before the grading's deadline (a restart) still runs the grader's
+# preamble, whose own limit is max(cell limit, 120 s) (grader.untrusted.runner).
+KERNEL_START_S = 120
+PROBE_TIMEOUT_S = 25.0  # the slowest probe of a reference takes 2 s (end-to-end training)
+INTERRUPT_GRACE_S = 3.0
+CELL_TIMEOUT_S = 60.0
+DISK_MB = 64  # the job folder and the kernel's /tmp are tmpfs: their pages are the container's memory
+MIN_GRADING_S = 60
+
+
+def probe_count() -> int:
+    """The most probes any assignment runs: each may use its whole time limit."""
+    from grader.assignments import ASSIGNMENTS
+    from grader.trusted.judges import judge_for
+
+    return max(len(judge_for(name).PROBES) for name in ASSIGNMENTS)
+
+
+def worst_case_s(limits: Limits, probes: int) -> float:
+    """The longest a grading can take under ``limits``: every cell-run and restart ends by the
+    grading's deadline, one kernel started just before it still starts, then every probe may run
+    to its limit and be interrupted; plus the grader's own work."""
+    return (RESERVE_S + limits.grading_timeout_s + KERNEL_START_S
+            + probes * (limits.probe_timeout_s + limits.interrupt_grace_s))
+
+
+def container_limits(memory_mb: int = GRADESCOPE_MEMORY_MB, timeout_s: int = GRADESCOPE_TIMEOUT_S,
+                     probes: int | None = None) -> Limits:
+    """The grader's limits for a container of ``memory_mb`` and ``timeout_s``; a GraderError when
+    the container is too small to grade a correct notebook in."""
+    probes = probe_count() if probes is None else probes
+    kernel_mb = memory_mb - GRADER_RESERVE_MB
+    if kernel_mb < MIN_KERNEL_MB:
+        raise GraderError(f"--memory-mb {memory_mb}: too little for the grader ({GRADER_RESERVE_MB} MB) and a "
+                          f"kernel ({MIN_KERNEL_MB} MB); give at least {GRADER_RESERVE_MB + MIN_KERNEL_MB} and "
+                          "the same in Gradescope's autograder settings")
+    grading_s = timeout_s - RESERVE_S - KERNEL_START_S - probes * (PROBE_TIMEOUT_S + INTERRUPT_GRACE_S)
+    if grading_s < MIN_GRADING_S:
+        minimum = timeout_s - grading_s + MIN_GRADING_S
+        raise GraderError(f"--timeout-s {timeout_s}: too little to run a notebook and {probes} probes within "
+                          f"their limits; give at least {minimum:.0f} and the same in Gradescope's settings")
+    return replace(
+        Limits(),
+        memory_mb=kernel_mb,
+        disk_mb=DISK_MB,
+        max_file_mb=DISK_MB,
+        cell_timeout_s=min(CELL_TIMEOUT_S, grading_s),
+        notebook_timeout_s=grading_s,
+        grading_timeout_s=grading_s,
+        probe_timeout_s=PROBE_TIMEOUT_S,
+        interrupt_grace_s=INTERRUPT_GRACE_S,
+    )
