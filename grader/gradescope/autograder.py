@@ -72,10 +72,15 @@ def notebooks_in(folder: Path) -> list[Path]:
     return found
 
 
+MAX_LISTED = 20
+
+
 def uploaded_files(folder: Path) -> list[str]:
+    """What the student uploaded, for a message that says what was received (the first few)."""
     if not folder.is_dir():
         return []
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    return names[:MAX_LISTED] + (["…"] if len(names) > MAX_LISTED else [])
 
 
 def run_autograder(where: AutograderRoot) -> Run:
