@@ -201,3 +201,22 @@ def test_old_results_without_the_spec_s_shape_still_give_a_gradebook(tmp_path):
 
 def replace_extra(results: dict) -> dict:
     return {**results, "extra_data": {**results["extra_data"], "status": "graded"}}
+
+
+def test_grade_gradescope_run_prints_for_the_instructor_and_exits_0_for_a_student_s_mistake(autograder_zip, tmp_path):
+    where = unpacked(autograder_zip, tmp_path)
+    run = CliRunner().invoke(main, ["gradescope", "run", "--root", str(tmp_path)])
+    assert run.exit_code == 0, run.output
+    lines = run.output.splitlines()
+    assert lines[0].startswith("grader ") and "running as uid" in lines[0]
+    assert lines[1].startswith("isolation: ")
+    assert any(line.startswith("limits: kernel memory 348 MB of the container's 768 MB; ") for line in lines)
+    assert lines[-2:] == [f"submission: 0 notebooks in {where.submission}; files: none",
+                          f"wrote {where.results} (score 0)"]
+
+
+def test_grade_gradescope_run_without_the_zip_s_settings_is_one_line_and_exit_2(tmp_path):
+    run = CliRunner().invoke(main, ["gradescope", "run", "--root", str(tmp_path)])
+    assert run.exit_code == 2 and not (tmp_path / "results").exists()
+    assert run.output.startswith(f"grade: error: {tmp_path / 'source' / 'gradescope.toml'}: not the settings grade "
+                                 "gradescope build writes (") and run.output.count("\n") == 1
