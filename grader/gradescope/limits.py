@@ -18,8 +18,9 @@ from grader.untrusted.runner import Limits
 
 GRADESCOPE_MEMORY_MB = 768
 GRADESCOPE_TIMEOUT_S = 600
-# The grader's own process peaks at about 375 MiB (torch, the reference's answers, nbclient) while
-# grading either assignment (bench/gradescope_memory.py); the rest is bwrap, the shells and slack.
+# The grader's own process peaks at about 300 MiB PSS, 380 MiB RSS (torch, the reference's answers,
+# nbclient) while grading either assignment (bench/gradescope_memory.py); the rest is bwrap, the
+# shells and slack.
 GRADER_RESERVE_MB = 420
 # The kernel of the XOR reference notebook needs between 200 and 300 MB under a memory cgroup:
 # below this cap a correct notebook could lose points.
