@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import platform
+import shlex
 import sys
 import time
 import traceback
@@ -91,15 +92,9 @@ def run_autograder(where: AutograderRoot) -> Run:
     lines = header_lines(config, limits)
     notebooks = notebooks_in(where.submission)
     if len(notebooks) != 1:
-        key = "gradescope.no_notebook" if not notebooks else "gradescope.several_notebooks"
-        found = ", ".join(f"`{p.relative_to(where.submission).as_posix()}`" for p in notebooks) \
-            or ", ".join(f"`{name}`" for name in uploaded_files(where.submission)) or "—"
-        output = markdown_text([messages.text(key, found=found)])
-        results = not_graded_json(output, {"status": "unusable", "reason": key,
-                                           "grader_version": __version__}, time.monotonic() - started)
         lines.append(f"submission: {len(notebooks)} notebooks in {where.submission}; "
                      f"files: {', '.join(uploaded_files(where.submission)) or 'none'}")
-        return _written(where, results, lines)
+        return _written(where, _not_one_notebook(where, notebooks, messages, started), lines)
     notebook = notebooks[0]
     lines.append(f"submission: {notebook} ({notebook.stat().st_size} bytes)")
     if config.secret:
@@ -111,10 +106,10 @@ def run_autograder(where: AutograderRoot) -> Run:
         result = grade_notebook(notebook, assignment=config.assignment or None, limits=limits)
     except UnusableInput as err:
         output = markdown_text([messages.text("gradescope.unusable", file=notebook.name, reason=str(err))])
-        results = not_graded_json(output, {"status": "unusable", "reason": str(err), "grader_version": __version__},
-                                  time.monotonic() - started)
         lines.append(f"unusable: {err}")
-        return _written(where, results, lines)
+        return _written(where, not_graded_json(output, {"status": "unusable", "reason": str(err),
+                                                        "grader_version": __version__},
+                                               time.monotonic() - started), lines)
     except CouldNotGrade as err:
         lines.append(f"could not grade: {err}")
         return Run(None, lines, err.exit_code)
@@ -122,20 +117,34 @@ def run_autograder(where: AutograderRoot) -> Run:
         lines.append("could not grade: the grader failed (no results.json written):")
         lines += traceback.format_exc().rstrip().splitlines()
         return Run(None, lines, CouldNotGrade.exit_code)
-    # The student knows the file by the name they uploaded, not by the container's path.
-    shown = dataclasses.replace(result, notebook=notebook.relative_to(where.submission).as_posix())
+    # The student knows the file by the name they uploaded (quoted, as the command to reproduce
+    # it needs), not by the container's path.
+    shown = dataclasses.replace(result, notebook=shlex.quote(notebook.relative_to(where.submission).as_posix()))
     results = results_json(shown, messages, after_due_date=config.hide_until_due)
     results["extra_data"]["status"] = "graded"
-    lines.append(f"isolation used: {result.isolation}")
-    lines.append(f"graded {result.assignment} with seed {result.seed} on {result.device}: "
-                 f"{result.score:g}/{result.max_score:g} in {result.seconds:.1f} s")
+    return _written(where, results, lines + graded_lines(result, config))
+
+
+def _not_one_notebook(where: AutograderRoot, notebooks: list[Path], messages, started: float) -> dict:
+    key = "gradescope.no_notebook" if not notebooks else "gradescope.several_notebooks"
+    found = (", ".join(f"`{p.relative_to(where.submission).as_posix()}`" for p in notebooks)
+             or ", ".join(f"`{name}`" for name in uploaded_files(where.submission)) or "—")
+    output = markdown_text([messages.text(key, found=found)])
+    return not_graded_json(output, {"status": "unusable", "reason": key, "grader_version": __version__},
+                           time.monotonic() - started)
+
+
+def graded_lines(result, config: AutograderConfig) -> list[str]:
+    lines = [f"isolation used: {result.isolation}",
+             f"graded {result.assignment} with seed {result.seed} on {result.device}: "
+             f"{result.score:g}/{result.max_score:g} in {result.seconds:.1f} s"]
     for check in result.checks:
         hidden = " (after due date)" if check.name in config.hide_until_due else ""
         lines.append(f"  {check.number:>3} {'ok  ' if check.passed else 'FAIL'} {check.name} "
                      f"{check.score:g}/{check.max_score:g}{hidden}")
     if result.notes:
         lines.append("notes: " + ", ".join(n.key for n in result.notes))
-    return _written(where, results, lines)
+    return lines
 
 
 def _written(where: AutograderRoot, results: dict, lines: list[str]) -> Run:
