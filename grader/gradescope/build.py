@@ -47,6 +47,10 @@ def make_config(assignment: str | None, language: str, memory_mb: int, timeout_s
 def course_files(assignment: str) -> list[tuple[str, Path]]:
     """(name in the zip, file here) for the grader's source and the references it needs."""
     files = [("pyproject.toml", COURSE_DIR / "pyproject.toml"), ("README.md", COURSE_DIR / "README.md")]
+    for _, path in files:
+        if not path.is_file():
+            raise GraderError(f"{path}: missing; setup.sh installs the grader from its source, so build the zip "
+                              "from the course's repository (pip install -e .), not from an installed grader")
     package = COURSE_DIR / "grader"
     for path in sorted(package.rglob("*")):
         relative = path.relative_to(COURSE_DIR)
