@@ -162,11 +162,11 @@ def grade_one(submission: Submission, out: Path, seed: int | None, language: str
         folder.mkdir(parents=True, exist_ok=True)
         # No score for what was not graded: an LMS imports an empty cell as "no grade", 0 as a grade.
         # An unusable notebook is the student's to fix, and gets 0 as it always has.
-        score = 0 if outcome.status == "unusable" else None
-        write_atomically(folder / RESULTS, json.dumps({"score": score, "output": outcome.reason, "tests": [],
-                                                       "extra_data": dict(record, status=outcome.status,
-                                                                          reason=outcome.reason)},
-                                                      ensure_ascii=False, indent=2))
+        # Gradescope's spec wants a number in the file; score_of reads an error as no score.
+        from grader.reports.gradescope import not_graded_json
+
+        write_atomically(folder / RESULTS, json.dumps(not_graded_json(outcome.reason, dict(
+            record, status=outcome.status, reason=outcome.reason)), ensure_ascii=False, indent=2))
     except Exception:  # the disk that failed the grading may fail this too: the gradebook says "missing"
         pass
     return outcome
@@ -202,11 +202,18 @@ def read_results(path: Path) -> dict | None:
 
 
 def score_of(results: dict) -> float | None:
+    """The score, or None for a submission the grader failed on (its file holds 0, as the spec
+    wants a number; the gradebook leaves the cell empty)."""
+    extra = results.get("extra_data")
+    if isinstance(extra, dict) and extra.get("status") == "error":
+        return None
     return results.get("score")
 
 
 def max_score_of(results: dict) -> float | None:
-    return results.get("max_score")
+    from grader.reports.gradescope import max_score_of as total
+
+    return total(results)
 
 
 def in_shard(submission: Submission, shard: tuple[int, int]) -> bool:

@@ -309,3 +309,58 @@ def doctor() -> None:
     isolation = sandbox.detect()
     click.echo("\n".join(isolation.describe()))
     sys.exit(0 if isolation.mode == "bubblewrap" else 1)
+
+
+@main.group()
+def gradescope() -> None:
+    """Autograders for Gradescope: build the zip, and what it runs for each submission."""
+
+
+def _check_names(ctx, param, value: str | None) -> tuple[str, ...]:
+    return tuple(name.strip() for name in (value or "").split(",") if name.strip())
+
+
+@gradescope.command("build")
+@click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--assignment", help="Grade every submission as this assignment (e.g. xor); by default each "
+                                   "notebook is recognised, and the zip holds every reference.")
+@click.option("--lang", type=click.Choice(LANGUAGES), default="es", show_default=True,
+              help="Language of the feedback students see.")
+@click.option("--memory-mb", type=click.IntRange(min=1), default=768, show_default=True,
+              help="The container's memory, as set in Gradescope's autograder settings.")
+@click.option("--timeout-s", type=click.IntRange(min=1), default=600, show_default=True,
+              help="The container's timeout, as set in Gradescope's autograder settings.")
+@click.option("--hide-until-due", callback=_check_names, metavar="CHECK,...",
+              help="Checks whose test students see only after the due date (visibility after_due_date).")
+def gradescope_build(out: Path, assignment: str | None, lang: str, memory_mb: int, timeout_s: int,
+                     hide_until_due: tuple[str, ...]) -> None:
+    """Write the autograder zip to upload to a Gradescope programming assignment: setup.sh and
+    run_autograder at its root, the grader, the reference notebooks and these settings.
+
+    Example: grade gradescope build xor-autograder.zip --assignment xor --hide-until-due end_to_end_accuracy
+    """
+    from grader.gradescope.build import build_zip, make_config
+    from grader.gradescope.limits import container_limits
+
+    config = make_config(assignment, lang, memory_mb, timeout_s, hide_until_due)
+    names = build_zip(out, config)
+    limits = container_limits(memory_mb, timeout_s)
+    click.echo(f"wrote {out}: {len(names)} files; kernel memory {limits.memory_mb} MB of {memory_mb} MB, "
+               f"grading within {timeout_s} s; upload it as the assignment's autograder (Ubuntu 22.04 base image)")
+
+
+@gradescope.command("run")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default="/autograder", show_default=True,
+              help="Gradescope's autograder folder (source/, submission/, results/).")
+def gradescope_run(root: Path) -> None:
+    """Grade the one notebook in ROOT/submission/ and write ROOT/results/results.json; what
+    run_autograder runs. Prints, for the instructor, the grader, sandbox and limits used.
+
+    Example: grade gradescope run --root /autograder
+    """
+    from grader.gradescope.autograder import AutograderRoot, run_autograder
+
+    run = run_autograder(AutograderRoot(root))
+    for line in run.lines:
+        click.echo(line)
+    sys.exit(run.exit_code)

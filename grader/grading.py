@@ -116,8 +116,10 @@ async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assign
                 probe_cells[name] = outcome
                 # Only a probe whose cell finished may speak; a crash leaves whatever the
                 # student's code wrote there, which is not evidence.
+                # A probe stopped at the memory cap says so on its own checks, not only in the notes.
                 artifacts[name] = (load_artifact(out_dir, name) if outcome.status == "ok"
-                                   else Artifact(name, problem=outcome.status))
+                                   else Artifact(name, problem="memory" if outcome.ending == "memory"
+                                                 else outcome.status))
         verdicts = prepared.judge.judge(artifacts, prepared.inputs, prepared.hidden, prepared.answers,
                                         kernel.run.cell_index)
     checks = _score(assignment.name, verdicts)

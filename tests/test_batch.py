@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import apply_replacements, load_cases
+from gradescope_schema import assert_gradescope_file
 from grader.cli import main
 
 pytestmark = pytest.mark.kernel
@@ -50,6 +51,8 @@ def test_a_class_is_graded_into_a_gradebook_and_a_rerun_skips_it(small_class, gr
     assert rows["ana"]["score"] == "100" and rows["ana"]["status"] == "graded"
     assert rows["luis"]["status"] == "graded" and rows["luis"]["sigmoid"] == "0" and rows["luis"]["backprop"] == "20"
     assert rows["rota"]["status"] == "unusable" and "JSON" in rows["rota"]["reason"]
+    for results in sorted((graded_class / "students").glob("*/results.json")):  # graded or not, Gradescope's shape
+        assert_gradescope_file(results)
     assert (graded_class / "students" / "luis" / "feedback.html").exists()
     summary = (graded_class / "summary.html").read_text("utf-8")
     assert "luis" in summary and "hint.sigmoid_sign" not in summary

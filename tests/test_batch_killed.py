@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import apply_replacements, load_cases
+from gradescope_schema import assert_gradescope_file
 from grader.cli import main
 
 pytestmark = pytest.mark.kernel
@@ -87,3 +88,5 @@ def test_a_batch_killed_and_started_again_gives_the_same_gradebook(small_class, 
         assert "skipped" in again.output
     assert (out / "gradebook.csv").read_text("utf-8") == uninterrupted
     assert _owned_by(pids) == []
+    for results in sorted(out.glob("*/results.json")):
+        assert_gradescope_file(results)

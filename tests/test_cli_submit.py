@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import SEED, apply_replacements, load_cases
+from gradescope_schema import assert_gradescope_file
 from grader.cli import main
 from grader.trusted.points import checks_of
 
@@ -32,14 +33,14 @@ def test_submit_writes_results_json_and_exit_status(tmp_path, reference_xor):
     assert "92/100" in page and "not the percentage" in page and page.count("data:image/png;base64,") == 2
     assert (tmp_path / "feedback.md").read_text("utf-8").startswith("## Feedback: xor — 92/100")
     assert any(line.startswith("fail") and "eval_model: returns the accuracy" in line for line in lines)
-    results = json.loads(out.read_text("utf-8"))
-    assert results["score"] == 92 and results["max_score"] == 100
+    results = assert_gradescope_file(out)
+    assert results["score"] == 92 and results["extra_data"]["max_score"] == 100
     specs = checks_of("xor")
     assert [t["tags"][0] for t in results["tests"]] == [s.tag for s in specs]
     failed = [t for t in results["tests"] if t["status"] == "failed"]
     assert [t["tags"][0] for t in failed] == ["eval_model"]
     assert "not the percentage" in failed[0]["output"]
-    assert {"name", "number", "score", "max_score", "status", "output", "tags"} <= set(failed[0])
+    assert failed[0]["visibility"] == "visible" and failed[0]["extra_data"]["hints"] == ["hint.percentage"]
     assert f"--seed {SEED}" in results["output"]
 
 

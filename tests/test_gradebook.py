@@ -18,8 +18,8 @@ def _shard(folder, students: dict[str, str], shard) -> None:
     write_manifest(folder, [Submission(s, folder / f"{s}.ipynb") for s in students], shard)
     for student, digest in students.items():
         student_folder(folder, student).mkdir(parents=True)
-        results = {"score": 50, "max_score": 100, "tests": [{"score": 50, "tags": ["sigmoid", "x"]}],
-                   "extra_data": {"content_hash": digest, "status": "graded"}}
+        results = {"score": 50, "tests": [{"score": 50, "tags": ["sigmoid", "x"]}],
+                   "extra_data": {"max_score": 100, "content_hash": digest, "status": "graded"}}
         (student_folder(folder, student) / "results.json").write_text(json.dumps(results), "utf-8")
 
 

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import apply_replacements, load_cases
+from gradescope_schema import assert_gradescope_file
 from grader.assignments import ASSIGNMENTS
 from grader.authoring.bundle import solution_leaks
 from grader.authoring.release import solution_lines
@@ -54,7 +55,7 @@ def grade_with_bundle(bundle: Path, notebook: nbformat.NotebookNode, tmp_path: P
                           "from grader.cli import main; main(sys.argv[2:])", str(bundle), "submit", str(path),
                           "--json", str(result), "--no-report"], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert run.returncode in (0, 1), run.stderr
-    return json.loads(result.read_text("utf-8"))
+    return assert_gradescope_file(result)
 
 
 def lost_tags(results: dict) -> set[str]:
@@ -64,7 +65,7 @@ def lost_tags(results: dict) -> set[str]:
 @pytest.mark.parametrize("name", sorted(ASSIGNMENTS))
 def test_the_bundle_grades_the_reference_fully_and_the_skeleton_zero(bundle, reference, tmp_path, name):
     graded = grade_with_bundle(bundle, reference(name), tmp_path, f"{name}_reference")
-    assert graded["score"] == graded["max_score"] == 100, [t["output"] for t in graded["tests"] if t["status"] == "failed"]
+    assert graded["score"] == graded["extra_data"]["max_score"] == 100, [t["output"] for t in graded["tests"] if t["status"] == "failed"]
     assert graded["extra_data"]["seed"] in (101, 202, 303)
     skeleton = grade_with_bundle(bundle, nbformat.read(bundle / "exercises" / f"{name}.ipynb", as_version=4),
                                  tmp_path, f"{name}_skeleton")

@@ -1,29 +1,75 @@
-"""The result as Gradescope's ``results.json``: tags[0] is the judged object's name."""
+"""The result as Gradescope's ``results.json``, to the letter of its "Autograder Specifications":
+only the fields that page defines, at the top level and in each test. Our own data (the total
+out of which the score is counted, the seed, the version, the hints each check detected) lives
+in ``extra_data``, which the spec keeps for exactly that. Feedback is Markdown (``output_format``
+and ``test_output_format`` "md"); the run's stdout is for the instructor only
+(``stdout_visibility`` "hidden"). ``tags[0]`` is the judged object's name.
+
+Readers of these files (the batch's skip check, the gradebook, the class summary) take the total
+from ``max_score_of``, the one place that knows where it lives.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from grader.reports.catalog import Catalog
 from grader.reports.view import points
 from grader.trusted.results import GradeResult
 
+# The spec's values for "visibility" and "stdout_visibility".
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+
+
+def _markdown(line: str) -> str:
+    """One catalog sentence as a Markdown paragraph. Gradescope sanitises what it renders; the
+    text is escaped anyway, so that a student's own words in a message (an exception's text)
+    stay words. Lines the catalog indents are details (a call, a line of the student's code)
+    and become code spans, where nothing is markup."""
+    if line.startswith("  "):
+        text = line.strip()
+        fence = "`" * (max((len(run) for run in _backtick_runs(text)), default=0) + 1)
+        return f"{fence} {text} {fence}" if len(fence) > 1 else f"`{text}`"
+    return line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _backtick_runs(text: str) -> list[str]:
+    runs, current = [], ""
+    for char in text:
+        if char == "`":
+            current += char
+        elif current:
+            runs.append(current)
+            current = ""
+    return runs + ([current] if current else [])
+
+
+def markdown_text(lines: Iterable[str]) -> str:
+    """Catalog sentences (each possibly several lines) as Markdown paragraphs."""
+    paragraphs = [_markdown(part) for text in lines for part in text.split("\n") if part.strip()]
+    return "\n\n".join(paragraphs)
+
 
 def feedback_text(messages, catalog: Catalog) -> str:
-    return "\n".join(catalog.message(m) for m in messages)
+    return markdown_text(catalog.message(m) for m in messages)
 
 
-def results_json(result: GradeResult, catalog: Catalog) -> dict[str, Any]:
+def results_json(result: GradeResult, catalog: Catalog, after_due_date: Iterable[str] = ()) -> dict[str, Any]:
+    """``after_due_date``: names of checks whose test students see only once the due date has
+    passed (the others are always visible)."""
+    hidden = frozenset(after_due_date)
     return {
         "score": result.score,
-        "max_score": result.max_score,
         "execution_time": round(result.seconds, 2),
-        "output": "\n".join(
+        "output": markdown_text(
             [catalog.text("ui.summary", assignment=result.assignment, score=points(result.score),
                           max_score=points(result.max_score))]
             + [catalog.message(n) for n in result.notes]
             + [catalog.text("ui.reproduce", notebook=result.notebook, seed=result.seed)]
         ),
+        "output_format": "md",
+        "test_output_format": "md",
+        "stdout_visibility": "hidden",
         "tests": [
             {
                 "name": catalog.check_title(check.name),
@@ -33,6 +79,7 @@ def results_json(result: GradeResult, catalog: Catalog) -> dict[str, Any]:
                 "status": "passed" if check.passed else "failed",
                 "output": feedback_text(check.messages + check.advice, catalog),
                 "tags": [check.tag, check.name],
+                "visibility": "after_due_date" if check.name in hidden else "visible",
                 # Machine-readable for class analytics: which known mistakes this check detected.
                 "extra_data": {"check": check.name,
                                "hints": [m.key for m in check.messages + check.advice if m.key.startswith("hint.")]},
@@ -40,11 +87,42 @@ def results_json(result: GradeResult, catalog: Catalog) -> dict[str, Any]:
             for check in result.checks
         ],
         "extra_data": {
+            "max_score": result.max_score,
             "assignment": result.assignment,
             "seed": result.seed,
             "device": result.device,
             "grader_version": result.grader_version,
+            "isolation": result.isolation,
             "language": catalog.language,
             "notes": [n.key for n in result.notes],
         },
     }
+
+
+def not_graded_json(output: str, extra: dict[str, Any], execution_time: float = 0.0) -> dict[str, Any]:
+    """A results.json for a submission that could not be graded: score 0, no tests, and in
+    ``output`` (Markdown) what the student must do; ``extra``: our fields (status, reason...)."""
+    return {
+        "score": 0,
+        "execution_time": round(execution_time, 2),
+        "output": output,
+        "output_format": "md",
+        "test_output_format": "md",
+        "stdout_visibility": "hidden",
+        "tests": [],
+        "extra_data": dict(extra),
+    }
+
+
+def max_score_of(results: dict[str, Any]) -> float | None:
+    """The total a results.json's score is out of: ``extra_data.max_score``, else (files written
+    before it moved there) a top-level ``max_score``, else the sum of its tests' ``max_score``;
+    None when it says none."""
+    extra = results.get("extra_data")
+    if isinstance(extra, dict) and isinstance(extra.get("max_score"), (int, float)):
+        return float(extra["max_score"])
+    if isinstance(results.get("max_score"), (int, float)):
+        return float(results["max_score"])
+    tests = [t.get("max_score") for t in results.get("tests") or [] if isinstance(t, dict)]
+    totals = [float(m) for m in tests if isinstance(m, (int, float))]
+    return sum(totals) if totals else None

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from grader.reports.catalog import Catalog
+from grader.reports.gradescope import max_score_of
 from grader.reports.render import render_template
 from grader.reports.view import MAX_MESSAGE_CHARS, points
 from grader.trusted.results import Message
@@ -90,7 +91,7 @@ def class_summary(results: list[dict], catalog: Catalog) -> SummaryView:
         by_status[_status(result)].append(result)
     graded = by_status["graded"]
     percents = [_percent(r) for r in graded]
-    full_marks = sum(float(r.get("max_score") or 0) > 0 and _percent(r) >= 100 for r in graded)
+    full_marks = sum(float(max_score_of(r) or 0) > 0 and _percent(r) >= 100 for r in graded)
     headline = [catalog.text("summary.submissions", count=len(results), graded=len(graded),
                              unusable=len(by_status["unusable"]), error=len(by_status["error"]))]
     if graded:
@@ -141,7 +142,7 @@ def _status(result: dict) -> str:
 
 
 def _percent(result: dict) -> float:
-    out_of = float(result.get("max_score") or 0)
+    out_of = float(max_score_of(result) or 0)
     return 100 * float(result.get("score") or 0) / out_of if out_of else 0.0
 
 
@@ -240,7 +241,7 @@ def _row(result: dict, status: str, file: str, catalog: Catalog) -> SubmissionRo
         student=student,
         href=_href(student, file),
         assignment=str(extra.get("assignment", "")),
-        score=f"{points(float(result.get('score') or 0))}/{points(float(result.get('max_score') or 0))}",
+        score=f"{points(float(result.get('score') or 0))}/{points(float(max_score_of(result) or 0))}",
         time=f"{float(result.get('execution_time') or 0):.1f} s",
         status=catalog.text(f"summary.{status}") if status != "graded" else "",
         reason=reason if len(reason) <= MAX_MESSAGE_CHARS else reason[:MAX_MESSAGE_CHARS] + " […]",

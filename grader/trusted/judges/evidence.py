@@ -31,6 +31,8 @@ def error_messages(artifact: Artifact, function: str, cell_of: Callable[[int], i
     """What the student sees when ``function`` raised, or when the probe gave nothing back."""
     if artifact.problem == "missing":
         return [Message("probe_missing", {"function": function})]
+    if artifact.problem == "memory":
+        return [Message("probe_out_of_memory", {"function": function})]
     if artifact.problem in ("died", "stuck"):
         return [Message("probe_ended_kernel", {"function": function})]
     if artifact.problem == "timeout":
