@@ -309,3 +309,22 @@ def test_a_hint_the_case_does_not_claim_is_a_deviation_and_counts_against_precis
     from grader.reports.check_matrix import summary_line
 
     assert summary_line(findings, [], 3.0) == "2 cases, 0 deviating (3 s); hints: precision 50% (1/2), recall 50% (1/2)"
+
+
+def test_train_model_hints_name_only_what_the_parameters_and_calls_show():
+    inputs = _inputs(0)
+    want_calls = inputs["train_epochs"] * -(-len(inputs["train_x"]) // inputs["train_batch_size"])
+    answers = {"trained": known.lecture_training(inputs), "train_forward_calls": want_calls, "train_losses": []}
+
+    def keys(state, calls=want_calls, steps=10):
+        artifact = Artifact("train_loop", ok=True, tensors=dict(state), values={
+            "forward_calls": calls, "optimizer_calls": {"zero_grad": steps, "step": steps}})
+        return [m.key for m in xor._judge_train(artifact, inputs, answers, lambda count: None).messages][2:]
+
+    assert keys(known.lecture_training(inputs, torch.sigmoid)) == ["hint.sigmoid_before_loss"]
+    assert keys(inputs["train_state"]) == ["hint.step_order"]
+    assert keys({k: v + 0.01 for k, v in answers["trained"].items()}) == ["look.train_model"]
+    per_epoch = want_calls // inputs["train_epochs"]
+    assert keys(inputs["train_state"], calls=5 * per_epoch) == ["hint.num_epochs"]
+    # A loop over some other loader (not a whole number of epochs of this one) is not "epochs".
+    assert keys({k: v + 0.01 for k, v in answers["trained"].items()}, calls=per_epoch * 2 + 1) == ["look.train_model"]

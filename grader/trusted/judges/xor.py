@@ -16,6 +16,7 @@ from grader.trusted.judges.evidence import error_messages, exception_messages, m
 from grader.trusted.judges.mistakes import diagnose, matching, named_hints
 from grader.trusted.judges.xor_mistakes import (TABLE, eval_accuracy, eval_case_is_telling, eval_points,
                                                 eval_state_and_zero_point, mostly_same_labels, same_accuracy,
+                                                same_state,
                                                 same_batch, same_counts, same_items, same_noise, same_tensor)
 from grader.trusted.results import Figure, Message, Verdict
 
@@ -498,15 +499,18 @@ def _judge_train(train: Artifact, inputs, answers, cell_of: CellOf) -> Verdict:
         if not messages:
             return Verdict("train_model_matches_reference", True)
     calls, want_calls = train.values.get("forward_calls"), answers["train_forward_calls"]
+    per_epoch = want_calls // inputs["train_epochs"]
+    # What the counts of calls show for certain; then what the trained parameters match.
     if counts.get("zero_grad") == 0 and counts.get("step", 0) > 0:
         messages.append(Message("hint.zero_grad"))
     if train.ok and counts.get("step") == 0:
         messages.append(Message("hint.no_step"))
-    if train.ok and isinstance(calls, int) and calls != want_calls:
+    if train.ok and isinstance(calls, int) and calls != want_calls and calls % per_epoch == 0:
         messages.append(Message("hint.num_epochs", {"got": calls, "expected": want_calls,
                                                     "epochs": inputs["train_epochs"]}))
     if train.ok and len(messages) == 2:
-        messages.append(Message("hint.step_order"))
+        got = {name: train.tensors.get(name) for name in PARAMETER_NAMES}
+        messages += diagnose(TABLE, "train_model", got, same_state, inputs)
     return Verdict("train_model_matches_reference", False, messages, figures=_loss_figure(train, answers))
 
 

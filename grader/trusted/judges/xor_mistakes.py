@@ -266,6 +266,47 @@ def same_tensor(tolerance: Tolerance) -> Callable[[Any, torch.Tensor], bool]:
     return same
 
 
+# ---------------------------------------------------------------- train_model
+
+def lecture_training(inputs: dict[str, Any], before_loss=lambda preds: preds) -> dict[str, torch.Tensor]:
+    """The lecture's loop, written here (not the reference's), on the grader's model and data;
+    ``before_loss`` is what the logits go through before the loss."""
+    import torch.nn as nn
+    import torch.utils.data as tud
+
+    state = {k: v.clone() for k, v in inputs["train_state"].items()}
+    params = [state[n].requires_grad_(True) for n in ("linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias")]
+    optimizer = torch.optim.SGD(params, lr=float(inputs["train_lr"]))
+    loss_module = nn.BCEWithLogitsLoss()
+    loader = tud.DataLoader(tud.TensorDataset(inputs["train_x"], inputs["train_y"]),
+                            batch_size=int(inputs["train_batch_size"]), shuffle=False)
+    for _ in range(int(inputs["train_epochs"])):
+        for x, y in loader:
+            hidden = torch.tanh(torch.nn.functional.linear(x, state["linear1.weight"], state["linear1.bias"]))
+            preds = torch.nn.functional.linear(hidden, state["linear2.weight"], state["linear2.bias"]).squeeze(dim=1)
+            loss = loss_module(before_loss(preds), y.float())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return {k: v.detach() for k, v in state.items()}
+
+
+def same_state(got: dict[str, Any], candidate: dict[str, torch.Tensor]) -> bool:
+    from grader.trusted.compare import FLOAT32
+
+    return all(isinstance(got.get(k), torch.Tensor) and compare(got[k], v, FLOAT32) is None
+               for k, v in candidate.items())
+
+
+TRAIN_ROWS = (
+    # Nothing learnt although step() ran: it ran before backward(), or zero_grad() between them.
+    Mistake.row("train_model", "hint.step_order", lambda inputs: inputs["train_state"]),
+    # BCEWithLogitsLoss given probabilities: the sigmoid applied twice.
+    Mistake.row("train_model", "hint.sigmoid_before_loss", lambda inputs: lecture_training(inputs, torch.sigmoid)),
+)
+
+
 EVAL_TABLE = Table(_eval_rows(), look={"eval_model": "look.eval_model"})
-TABLE = Table(EVAL_TABLE.rows + DATASET_ROWS + MODEL_ROWS,
-              look={"eval_model": "look.eval_model", "ClasificadorSimple.forward": "look.forward"})
+TABLE = Table(EVAL_TABLE.rows + DATASET_ROWS + MODEL_ROWS + TRAIN_ROWS,
+              look={"eval_model": "look.eval_model", "ClasificadorSimple.forward": "look.forward",
+                    "train_model": "look.train_model"})
