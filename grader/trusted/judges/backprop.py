@@ -509,8 +509,11 @@ def _backprop_shape_problem(artifact: Artifact, key: str, outcome: dict, argumen
 
 def _layer_hint(artifact: Artifact, key: str, want: dict[str, torch.Tensor]) -> list[Message]:
     """Output layer right and hidden layer wrong: the mistake is in propagating delta back."""
-    right = {name: compare(artifact.tensors.get(f"{key}.{name}"), want[name], FLOAT64) is None for name in PARAMETERS}
-    if right["W2"] and right["b2"] and not (right["W1"] and right["b1"]):
+    got = {name: artifact.tensors.get(f"{key}.{name}") for name in PARAMETERS}
+    right = {name: compare(got[name], want[name], FLOAT64) is None for name in PARAMETERS}
+    # A gradient that is not there at all is a missing key (said elsewhere), not a wrong layer.
+    present = all(isinstance(got[name], torch.Tensor) for name in ("W1", "b1"))
+    if present and right["W2"] and right["b2"] and not (right["W1"] and right["b1"]):
         return [Message("hint.backprop_hidden_layer")]
     return []
 

@@ -16,8 +16,8 @@ from grader.trusted.judges.evidence import error_messages, exception_messages, m
 from grader.trusted.judges.mistakes import diagnose, matching, named_hints
 from grader.trusted.judges.xor_mistakes import (TABLE, eval_accuracy, eval_case_is_telling, eval_points,
                                                 eval_state_and_zero_point, mostly_same_labels, same_accuracy,
-                                                same_state,
-                                                same_batch, same_counts, same_items, same_noise, same_tensor)
+                                                same_batch, same_counts, same_items, same_noise, same_state,
+                                                same_tensor)
 from grader.trusted.results import Figure, Message, Verdict
 
 ASSIGNMENT = "xor"

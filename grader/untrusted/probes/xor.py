@@ -363,6 +363,8 @@ def probe_device_moves(values, tensors, ns, inputs):
                 else:
                     function(model, loader, **extra)
             values[name] = {"ran": True}
+        except ProbeTimeout:  # noqa: F821 (common.py): the probe's time is up, stop here
+            raise
         except Exception as exc:
             values[name] = {"ran": True, "error": describe_exception(exc)}
 
