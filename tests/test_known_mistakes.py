@@ -328,3 +328,14 @@ def test_train_model_hints_name_only_what_the_parameters_and_calls_show():
     assert keys(inputs["train_state"], calls=5 * per_epoch) == ["hint.num_epochs"]
     # A loop over some other loader (not a whole number of epochs of this one) is not "epochs".
     assert keys({k: v + 0.01 for k, v in answers["trained"].items()}, calls=per_epoch * 2 + 1) == ["look.train_model"]
+
+
+def test_the_hidden_layer_hint_needs_both_hidden_gradients_to_have_come_back():
+    g = torch.Generator().manual_seed(0)
+    want = {name: torch.randn(3, 2, generator=g, dtype=torch.float64) for name in backprop.PARAMETERS}
+    wrong_w1 = {f"case0.{name}": (v + 1 if name == "W1" else v) for name, v in want.items()}
+    no_b1 = {k: v for k, v in want.items() if k != "b1"}
+    assert [m.key for m in backprop._layer_hint(Artifact("backprop", ok=True, tensors=wrong_w1), "case0", want)] \
+        == ["hint.backprop_hidden_layer"]
+    tensors = {f"case0.{name}": v for name, v in no_b1.items()}
+    assert backprop._layer_hint(Artifact("backprop", ok=True, tensors=tensors), "case0", want) == []
