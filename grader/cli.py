@@ -275,7 +275,7 @@ def check_reference(jobs: int, only: str | None, seeds: int) -> None:
     """
     from grader.assignments import ASSIGNMENTS
     from grader.authoring.check import cases, coverage_problems, run_cases
-    from grader.reports.check_matrix import matrix_tables, problem_lines
+    from grader.reports.check_matrix import matrix_tables, problem_lines, summary_line
 
     chosen = cases(only, seeds)
     coverage = [] if only else [p for name in sorted(ASSIGNMENTS) for p in coverage_problems(name)]
@@ -295,9 +295,7 @@ def check_reference(jobs: int, only: str | None, seeds: int) -> None:
     problems = problem_lines(findings, coverage)
     for line in problems:
         console.print(line)
-    failed = sum(bool(f.problems) for f in findings)
-    console.print(f"{len(findings)} cases, {failed} deviating" + (f", {len(coverage)} coverage problems" if coverage else "")
-                  + f" ({time.monotonic() - started:.0f} s)")
+    console.print(summary_line(findings, coverage, time.monotonic() - started), markup=False)
     sys.exit(1 if problems else 0)
 
 

@@ -44,6 +44,43 @@ class Finding:
     failed: tuple[str, ...] = ()  # checks that failed
     problems: list[str] = field(default_factory=list)  # deviations from what the case expects
     seconds: float = 0.0
+    hints_named: tuple[str, ...] = ()  # the hint keys its feedback gave
+    hints_claimed: tuple[str, ...] = ()  # the hint keys the case says it must give
+
+
+@dataclass(frozen=True)
+class HintScores:
+    """How well the hints name mistakes over a run: of the hints given, how many were claimed by
+    the case (precision); of the hints claimed, how many were given (recall)."""
+
+    right: int
+    named: int
+    claimed: int
+
+    @property
+    def precision(self) -> float:
+        return self.right / self.named if self.named else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.right / self.claimed if self.claimed else 1.0
+
+
+def hint_scores(findings: list[Finding]) -> HintScores:
+    right = sum(len(set(f.hints_named) & set(f.hints_claimed)) for f in findings)
+    return HintScores(right, sum(len(set(f.hints_named)) for f in findings),
+                      sum(len(set(f.hints_claimed)) for f in findings))
+
+
+def claimed_hints(case: Case) -> set[str]:
+    """The hints a case's feedback must give, and the only ones it may give: a mutant's, a
+    variant's advice, the skeleton's "not implemented"; none on the reference."""
+    if case.kind == "skeleton":
+        return {"hint.not_implemented"}
+    if case.mutant is None:
+        return set()
+    keys = case.mutant.advice if case.mutant.correct else case.mutant.messages
+    return {key for key in keys if key.startswith("hint.")}
 
 
 def cases(only: str | None = None, seeds: int = len(REFERENCE_SEEDS)) -> list[Case]:
@@ -74,7 +111,22 @@ def coverage_problems(assignment: str) -> list[str]:
             problems.append(f"{assignment}:{mutant.name} must name the tags it costs and the checks it fails")
     for name in sorted(names - caught):
         problems.append(f"{assignment}: no mutant fails the check {name}; add one to mutants/{assignment}.toml")
-    return problems
+    return problems + _table_coverage_problems(assignment)
+
+
+def _table_coverage_problems(assignment: str) -> list[str]:
+    """Each known mistake of the judge's table must be shown by a mutant of its object whose
+    feedback names it, so that check-reference proves the hint fires (and nowhere else)."""
+    from grader.trusted.judges import judge_for
+
+    table = getattr(judge_for(assignment), "MISTAKES", None)
+    if table is None:
+        return []
+    shown = {(tag, key) for m in load_mutants(assignment) for tag in m.tags for key in m.messages}
+    return [f"{assignment}: no mutant of {tag} names {hint}, a known mistake of the judge's table; "
+            f"add one to mutants/{assignment}.toml"
+            for tag, hint in sorted({(judged.split(".")[0], hint) for judged, hint in table.hints()})
+            if (tag, hint) not in shown]
 
 
 def run_cases(chosen: list[Case], jobs: int) -> Iterator[Finding]:
@@ -99,7 +151,9 @@ def judge_case(case: Case) -> Finding:
     lost = tuple(tag for tag, (got, out_of) in result.tag_scores().items() if got < out_of)
     failed = tuple(c.name for c in result.checks if not c.passed)
     keys = {m.key for c in result.checks for m in c.messages + c.advice} | {n.key for n in result.notes}
-    finding = Finding(case, result.score, result.max_score, lost, failed, seconds=result.seconds)
+    finding = Finding(case, result.score, result.max_score, lost, failed, seconds=result.seconds,
+                      hints_named=tuple(sorted(k for k in keys if k.startswith("hint."))),
+                      hints_claimed=tuple(sorted(claimed_hints(case))))
     finding.problems = _problems(case, result, lost, failed, keys)
     return finding
 
@@ -129,4 +183,7 @@ def _problems(case: Case, result, lost, failed, keys) -> list[str]:
     expected_keys = set(mutant.advice if mutant and mutant.correct else mutant.messages if mutant else ())
     if expected_keys - keys:
         problems.append(f"feedback lacks {sorted(expected_keys - keys)}")
+    unclaimed = sorted(k for k in keys if k.startswith("hint.") and k not in claimed_hints(case))
+    if unclaimed:
+        problems.append(f"names mistakes it does not claim: {unclaimed}")
     return problems

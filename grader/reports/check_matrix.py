@@ -7,7 +7,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from grader.authoring.check import Finding
+from grader.authoring.check import Finding, hint_scores
 from grader.trusted.points import checks_of
 
 
@@ -52,3 +52,14 @@ def matrix_tables(findings: list[Finding]) -> list[Table]:
 def problem_lines(findings: list[Finding], coverage: list[str]) -> list[Text]:
     lines = [Text(f"{f.case.label}: {problem}", style="red") for f in findings for problem in f.problems]
     return lines + [Text(problem, style="red") for problem in coverage]
+
+
+def summary_line(findings: list[Finding], coverage: list[str], seconds: float) -> str:
+    """The run in one line: cases, deviations, and how precisely the hints named the mistakes
+    (precision: hints given that the case claims; recall: hints claimed that were given)."""
+    failed = sum(bool(f.problems) for f in findings)
+    scores = hint_scores(findings)
+    return (f"{len(findings)} cases, {failed} deviating"
+            + (f", {len(coverage)} coverage problems" if coverage else "")
+            + f" ({seconds:.0f} s); hints: precision {100 * scores.precision:.0f}% ({scores.right}/{scores.named}),"
+            f" recall {100 * scores.recall:.0f}% ({scores.right}/{scores.claimed})")

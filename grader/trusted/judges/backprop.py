@@ -14,6 +14,7 @@ from grader.trusted.artifacts import Artifact
 from grader.trusted.compare import FLOAT64, Mismatch, Tolerance, compare, shape_text
 from grader.trusted.judges.draws import Draw
 from grader.trusted.judges.evidence import error_messages, exception_messages, mismatch_message
+from grader.trusted.judges.mistakes import Mistake, Table, diagnose
 from grader.trusted.results import Figure, Message, Verdict
 
 ASSIGNMENT = "backprop"
@@ -280,6 +281,8 @@ def _first_failure(name: str, failures: list[list[Message]], total: int) -> list
     messages += failures[0]
     for failure in failures[1:]:
         messages += [m for m in failure if m.key.startswith("hint.") and m not in messages]
+    if any(m.key.startswith("hint.") for m in messages):  # named: no need to say how to look
+        messages = [m for m in messages if not m.key.startswith("look.")]
     return messages
 
 
@@ -323,87 +326,91 @@ def _stability_advice(name: str, artifact: Artifact, inputs) -> list[Message]:
 
 # ---------------------------------------------------------------- hints for known mistakes
 
-def _hints(name: str, part: str, arguments: list, got, want: dict[str, torch.Tensor]) -> list[Message]:
-    """A hint when the wrong answer equals what a known mistake gives on the same inputs."""
+def _hints(name: str, part: str, arguments: list, got, want: dict[str, torch.Tensor],
+           look: bool = True) -> list[Message]:
+    """The hint of the known mistake whose result the wrong answer equals on the same inputs
+    (see grader.trusted.judges.mistakes), or how to look for the difference."""
     if not isinstance(got, torch.Tensor) or not got.is_floating_point():
         return []
-    got = got.to(torch.float64)
-    for key, candidate in _mistakes(name, part, arguments, want):
-        if candidate is not None and tuple(candidate.shape) == tuple(got.shape) \
-                and compare(got, candidate, CLOSE_TO_MISTAKE) is None:
-            return [Message(key, {"function": name})]
-    return []
+    return diagnose(MISTAKES, _judged(name, part), got.to(torch.float64), _close_to_mistake, arguments, want,
+                    params={"function": name}, look=look)
 
 
-def _mistakes(name: str, part: str, arguments: list, want: dict[str, torch.Tensor]):
-    s = torch.sigmoid
-    expected = want[part]
-    if name == "backprop":
-        yield from _backprop_mistakes(part, arguments, want)
-        return
-    if name == "sigmoid":
-        (z,) = arguments
-        yield "hint.sigmoid_sign", s(-z)
-    elif name == "sigmoid_prime":
-        (z,) = arguments
-        a = s(z)
-        yield "hint.slide_typo", a * z * (1 - a)
-        yield "hint.prime_takes_z", z * (1 - z)
-        yield "hint.prime_is_sigmoid", a
-    elif name == "mse_loss":
-        a, y = arguments
-        yield "hint.mse_half", ((y - a) ** 2).sum()
-        yield "hint.mean_not_sum", 0.5 * ((y - a) ** 2).mean()
-        yield "hint.mean_not_sum", ((y - a) ** 2).mean()
-        yield "hint.mean_not_sum", 0.5 * ((y - a) ** 2).sum() / len(a)
-    elif name == "mse_loss_grad":
-        a, y = arguments
-        yield "hint.flipped_sign", y - a
-        yield "hint.factor_two", 2 * (a - y)
-        yield "hint.mean_not_sum", (a - y) / len(a)
-        yield "hint.mean_not_sum", (a - y) / a.numel()
-    elif name == "output_delta":
-        z, a, y = arguments
-        yield "hint.flipped_sign", -expected
-        yield "hint.slide_typo", (a - y) * a * z * (1 - a)
-        yield "hint.prime_of_activation", (a - y) * s(a) * (1 - s(a))
-        yield "hint.missing_prime", a - y
-    elif name == "hidden_delta":
-        W, delta, z = arguments
-        a = s(z)
-        if W.shape[0] == W.shape[1]:
-            yield "hint.transpose", (delta @ W.T) * a * (1 - a)
-        yield "hint.flipped_sign", -expected
-        yield "hint.missing_prime", delta @ W
-        yield "hint.slide_typo", (delta @ W) * a * z * (1 - a)
-        yield "hint.prime_of_activation", (delta @ W) * s(a) * (1 - s(a))
-    elif name == "layer_gradients" and part == "dW":
-        delta, a_prev = arguments
-        yield "hint.transpose", a_prev.T @ delta
-        yield "hint.flipped_sign", -expected
-        yield "hint.mean_not_sum", expected / len(delta)
-    elif name == "layer_gradients":
-        delta, _ = arguments
-        yield "hint.bias_not_summed", delta
-        yield "hint.bias_not_summed", delta.sum(dim=1)
-        yield "hint.flipped_sign", -expected
-        yield "hint.mean_not_sum", expected / len(delta)
+def _judged(name: str, part: str) -> str:
+    return name if part == "out" else f"{name}.{part}"
 
 
-def _backprop_mistakes(part: str, arguments: list, want: dict[str, torch.Tensor]):
-    params, x, y = arguments
-    expected = want[part]
+def _close_to_mistake(got: torch.Tensor, candidate: torch.Tensor) -> bool:
+    return tuple(candidate.shape) == tuple(got.shape) and compare(got, candidate, CLOSE_TO_MISTAKE) is None
+
+
+def _sigmoid_prime_typo(z: torch.Tensor) -> torch.Tensor:
+    a = torch.sigmoid(z)
+    return a * z * (1 - a)
+
+
+def _hidden_delta_with(prime) -> Callable:
+    return lambda args, want: (args[1] @ args[0]) * prime(args[2])
+
+
+def _backprop_rows() -> tuple[Mistake, ...]:
+    rows = []
+    for part in PARAMETERS:
+        judged = f"backprop.{part}"
+        rows += [
+            Mistake.row(judged, "hint.slide_typo", lambda args, want, p=part: _backprop_with(*args, _sigmoid_prime_typo)[p]),
+            Mistake.row(judged, "hint.flipped_sign", lambda args, want, p=part: -want[p]),
+            Mistake.row(judged, "hint.transpose", lambda args, want, p=part: want[p].T if want[p].dim() == 2 else None),
+            Mistake.row(judged, "hint.mean_not_sum", lambda args, want, p=part: want[p] / len(args[1])),
+        ]
+        if part.startswith("b"):
+            rows.append(Mistake.row(judged, "hint.bias_not_summed",
+                                    lambda args, want, p=part: _backprop_deltas(*args)[p]))
+    return tuple(rows)
+
+
+def _backprop_deltas(params, x, y) -> dict[str, torch.Tensor]:
+    """Each layer's delta, as a bias gradient that was not summed over the batch."""
     z1, a1, z2, a2 = _layers(params, x)
-    typo = _backprop_with(params, x, y, lambda z: torch.sigmoid(z) * z * (1 - torch.sigmoid(z)))
-    yield "hint.slide_typo", typo[part]
-    yield "hint.flipped_sign", -expected
-    if expected.dim() == 2:
-        yield "hint.transpose", expected.T
-    yield "hint.mean_not_sum", expected / len(x)
-    if part.startswith("b"):
-        delta2 = (a2 - y) * a2 * (1 - a2)
-        delta1 = (delta2 @ params["W2"]) * a1 * (1 - a1)
-        yield "hint.bias_not_summed", delta2 if part == "b2" else delta1
+    delta2 = (a2 - y) * a2 * (1 - a2)
+    return {"b2": delta2, "b1": (delta2 @ params["W2"]) * a1 * (1 - a1)}
+
+
+S = torch.sigmoid
+# The backprop exercise's known mistakes: each row computes, from a case's arguments and the
+# reference's answer, what a function with that mistake returns.
+MISTAKES = Table((
+    Mistake.row("sigmoid", "hint.sigmoid_sign", lambda args, want: S(-args[0])),
+    Mistake.row("sigmoid_prime", "hint.slide_typo", lambda args, want: _sigmoid_prime_typo(args[0])),
+    Mistake.row("sigmoid_prime", "hint.prime_takes_z", lambda args, want: args[0] * (1 - args[0])),
+    Mistake.row("sigmoid_prime", "hint.prime_is_sigmoid", lambda args, want: S(args[0])),
+    Mistake.row("mse_loss", "hint.mse_half", lambda args, want: ((args[1] - args[0]) ** 2).sum()),
+    Mistake.row("mse_loss", "hint.mean_not_sum", lambda args, want: 0.5 * ((args[1] - args[0]) ** 2).mean()),
+    Mistake.row("mse_loss", "hint.mean_not_sum", lambda args, want: ((args[1] - args[0]) ** 2).mean()),
+    Mistake.row("mse_loss", "hint.mean_not_sum", lambda args, want: 0.5 * ((args[1] - args[0]) ** 2).sum() / len(args[0])),
+    Mistake.row("mse_loss_grad", "hint.flipped_sign", lambda args, want: args[1] - args[0]),
+    Mistake.row("mse_loss_grad", "hint.factor_two", lambda args, want: 2 * (args[0] - args[1])),
+    Mistake.row("mse_loss_grad", "hint.mean_not_sum", lambda args, want: (args[0] - args[1]) / len(args[0])),
+    Mistake.row("mse_loss_grad", "hint.mean_not_sum", lambda args, want: (args[0] - args[1]) / args[0].numel()),
+    Mistake.row("output_delta", "hint.flipped_sign", lambda args, want: -want["out"]),
+    Mistake.row("output_delta", "hint.slide_typo", lambda args, want: (args[1] - args[2]) * args[1] * args[0] * (1 - args[1])),
+    Mistake.row("output_delta", "hint.prime_of_activation",
+                lambda args, want: (args[1] - args[2]) * S(args[1]) * (1 - S(args[1]))),
+    Mistake.row("output_delta", "hint.missing_prime", lambda args, want: args[1] - args[2]),
+    Mistake.row("hidden_delta", "hint.transpose", lambda args, want: (args[1] @ args[0].T) * S(args[2]) * (1 - S(args[2]))
+                if args[0].shape[0] == args[0].shape[1] else None),
+    Mistake.row("hidden_delta", "hint.flipped_sign", lambda args, want: -want["out"]),
+    Mistake.row("hidden_delta", "hint.missing_prime", lambda args, want: args[1] @ args[0]),
+    Mistake.row("hidden_delta", "hint.slide_typo", _hidden_delta_with(_sigmoid_prime_typo)),
+    Mistake.row("hidden_delta", "hint.prime_of_activation", lambda args, want: (args[1] @ args[0]) * S(S(args[2])) * (1 - S(S(args[2])))),
+    Mistake.row("layer_gradients.dW", "hint.transpose", lambda args, want: args[1].T @ args[0]),
+    Mistake.row("layer_gradients.dW", "hint.flipped_sign", lambda args, want: -want["dW"]),
+    Mistake.row("layer_gradients.dW", "hint.mean_not_sum", lambda args, want: want["dW"] / len(args[0])),
+    Mistake.row("layer_gradients.db", "hint.bias_not_summed", lambda args, want: args[0]),
+    Mistake.row("layer_gradients.db", "hint.bias_not_summed", lambda args, want: args[0].sum(dim=1)),
+    Mistake.row("layer_gradients.db", "hint.flipped_sign", lambda args, want: -want["db"]),
+    Mistake.row("layer_gradients.db", "hint.mean_not_sum", lambda args, want: want["db"] / len(args[0])),
+) + _backprop_rows(), look={name: "look.backprop_values" for name in FUNCTIONS})
 
 
 def _backprop_with(params, x, y, prime) -> dict[str, torch.Tensor]:
@@ -496,14 +503,17 @@ def _backprop_shape_problem(artifact: Artifact, key: str, outcome: dict, argumen
             shown = shape_text(tensor.shape) if isinstance(tensor, torch.Tensor) else type(tensor).__name__
             messages = [call, Message("gradient_shape", {"param": name, "got": shown,
                                                          "expected": shape_text(params[name].shape)})]
-            return messages + _hints("backprop", name, arguments, tensor, want)
+            return messages + _hints("backprop", name, arguments, tensor, want, look=False)
     return []
 
 
 def _layer_hint(artifact: Artifact, key: str, want: dict[str, torch.Tensor]) -> list[Message]:
     """Output layer right and hidden layer wrong: the mistake is in propagating delta back."""
-    right = {name: compare(artifact.tensors.get(f"{key}.{name}"), want[name], FLOAT64) is None for name in PARAMETERS}
-    if right["W2"] and right["b2"] and not (right["W1"] and right["b1"]):
+    got = {name: artifact.tensors.get(f"{key}.{name}") for name in PARAMETERS}
+    right = {name: compare(got[name], want[name], FLOAT64) is None for name in PARAMETERS}
+    # A gradient that is not there at all is a missing key (said elsewhere), not a wrong layer.
+    present = all(isinstance(got[name], torch.Tensor) for name in ("W1", "b1"))
+    if present and right["W2"] and right["b2"] and not (right["W1"] and right["b1"]):
         return [Message("hint.backprop_hidden_layer")]
     return []
 

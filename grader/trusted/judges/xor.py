@@ -12,12 +12,20 @@ import torch.utils.data as tud
 from grader.trusted.artifacts import Artifact, load_tensor_file
 from grader.trusted.compare import FLOAT32, FLOAT64, compare, dtype_text, shape_text
 from grader.trusted.judges.draws import Draw
-from grader.trusted.judges.evidence import error_messages, mismatch_message
+from grader.trusted.judges.evidence import error_messages, exception_messages, mismatch_message
+from grader.trusted.judges.mistakes import diagnose, matching, named_hints
+from grader.trusted.judges.xor_mistakes import (TABLE, eval_accuracy, eval_case_is_telling, eval_points,
+                                                eval_state_and_zero_point, mostly_same_labels, same_accuracy,
+                                                same_batch, same_counts, same_items, same_noise, same_state,
+                                                same_tensor)
 from grader.trusted.results import Figure, Message, Verdict
 
 ASSIGNMENT = "xor"
 PROBES = ("dataset_shapes", "dataset_samples", "dataset_loader", "model_structure", "model_forward",
-          "train_loop", "eval", "visualize", "state_dict", "end_to_end")
+          "train_loop", "eval", "visualize", "state_dict", "end_to_end", "device_moves")
+MISTAKES = TABLE  # the known mistakes (grader.trusted.judges.xor_mistakes), for check-reference
+# What torch says when a tensor on the CPU meets one on the meta device (see probe_device_moves).
+DEVICE_MIX = re.compile(r"(?=.*\bmeta\b)(?=.*\bcpu\b).*\bdevices?\b", re.IGNORECASE | re.DOTALL)
 ACCURACY_THRESHOLD = 0.95
 TEST_SIZE = 500
 GRID_LOW, GRID_HIGH, GRID_SIZE = -0.5, 1.5, 41
@@ -77,23 +85,37 @@ def _reference_forward(state: dict[str, torch.Tensor], x: torch.Tensor) -> torch
 
 
 def _eval_case(draw: _Draw) -> dict[str, Any]:
-    """A fixed model and set whose accuracy is strictly between 0 and 1, with no logit so close to
-    0 that the rounding of float32 could flip a prediction, and with a last partial batch whose
-    per-batch average differs from the true accuracy (so that mistake shows)."""
+    """A fixed model and two sets of points for ``eval_model``, built so that the decision rules
+    and averages students write give accuracies different from the lecture's and from one
+    another (see grader.trusted.judges.xor_mistakes): a mistake is named only when the returned
+    accuracies match it on both sets."""
     while True:
-        state = draw.state((2, 4, 1), scale=1.5)
-        x, y = draw.xor_points(draw.int(150, 300), std=0.25)
-        logits = _logits(state, x).squeeze(1)
-        keep = logits.abs() > 1e-3
-        x, y, logits = x[keep], y[keep], logits[keep]
-        batch = draw.int(16, 50)
-        if len(x) % batch == 0:
-            continue
-        correct = ((logits >= 0).long() == y).double()
-        accuracy = float(correct.mean())
-        batch_mean = float(torch.stack([c.mean() for c in correct.split(batch)]).mean())
-        if 0.05 < accuracy < 0.95 and abs(batch_mean - accuracy) > 1e-4:
-            return {"eval_state": state, "eval_x": x, "eval_y": y, "eval_batch_size": batch}
+        state, x0 = eval_state_and_zero_point(draw)
+        sets = []
+        for _ in range(2):
+            for _attempt in range(20):
+                case = eval_points(draw, state, x0, _logits)
+                if case is not None and eval_case_is_telling(case):
+                    sets.append(case)
+                    break
+        if len(sets) == 2 and sets[0]["batch_size"] != sets[1]["batch_size"]:
+            break
+    found: dict[str, Any] = {"eval_state": state}
+    for prefix, case in zip(("eval", "eval2"), sets):
+        found.update({f"{prefix}_x": case["x"], f"{prefix}_y": case["y"], f"{prefix}_batch_size": case["batch_size"]})
+    return found
+
+
+def _eval_sets(inputs: dict[str, Any]) -> list[dict[str, Any]]:
+    """The two sets ``eval_model`` is judged on, with the float32 logits of the grader's model."""
+    sets = []
+    for prefix in ("eval", "eval2"):
+        x = inputs[f"{prefix}_x"]
+        with torch.no_grad():
+            logits = _logits(inputs["eval_state"], x.to(torch.float32)).squeeze(1)
+        sets.append({"x": x, "y": inputs[f"{prefix}_y"], "logits": logits,
+                     "batch_size": inputs[f"{prefix}_batch_size"]})
+    return sets
 
 
 def draw_inputs(seed: int, device: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -178,11 +200,7 @@ def expected(inputs: dict[str, Any], ref) -> dict[str, Any]:
 
     answers["end_to_end_losses"] = _reference_training_losses(ref)
 
-    logits = _logits({k: v.double() for k, v in inputs["eval_state"].items()}, inputs["eval_x"].double())
-    correct = ((logits.squeeze(1) >= 0).long() == inputs["eval_y"]).double()
-    answers["accuracy"] = float(correct.mean())
-    answers["batch_mean_accuracy"] = float(
-        torch.stack([c.mean() for c in correct.split(inputs["eval_batch_size"])]).mean())
+    answers["accuracy"], answers["accuracy2"] = (eval_accuracy(case) for case in _eval_sets(inputs))
     return answers
 
 
@@ -214,8 +232,11 @@ def judge(artifacts: dict[str, Artifact], inputs: dict[str, Any], hidden: dict[s
     verdicts += _judge_dataset(artifacts, inputs, cell_of)
     forward = _judge_model(artifacts["model_structure"], artifacts["model_forward"], inputs, answers, cell_of)
     verdicts += forward
-    verdicts.append(_judge_train(artifacts["train_loop"], inputs, answers, cell_of))
+    moves = artifacts.get("device_moves", Artifact("device_moves", problem="missing"))
+    train_moves = _device_messages(moves, "train_model", cell_of)
+    verdicts.append(_with_device_problem(_judge_train(artifacts["train_loop"], inputs, answers, cell_of), train_moves))
     evaluation = _judge_eval(artifacts["eval"], inputs, answers, cell_of)
+    evaluation[0] = _with_device_problem(evaluation[0], _device_messages(moves, "eval_model", cell_of))
     verdicts += evaluation
     verdicts.append(_judge_visualize(artifacts["visualize"], inputs, cell_of))
     forward_ok = all(v.passed for v in forward if v.name == "model_forward_matches_reference")
@@ -224,8 +245,36 @@ def judge(artifacts: dict[str, Artifact], inputs: dict[str, Any], hidden: dict[s
     eval_keeps = all(v.passed for v in evaluation if v.name == "eval_model_keeps_parameters")
     verdicts += _judge_state_dict(artifacts["state_dict"], artifacts["model_structure"], inputs,
                                   forward_ok, cell_of, eval_keeps)
-    verdicts.append(_judge_end_to_end(artifacts["end_to_end"], inputs, hidden, answers, forward_ok, cell_of))
+    end_to_end = _judge_end_to_end(artifacts["end_to_end"], inputs, hidden, answers, forward_ok, cell_of)
+    if train_moves and end_to_end.passed:
+        # On a GPU this training fails where train_model forgot the move: the same score here.
+        end_to_end = Verdict(end_to_end.name, False, [Message("end_to_end_needs_device")], end_to_end.advice,
+                             end_to_end.figures)
+    verdicts.append(end_to_end)
     return verdicts
+
+
+def _device_messages(moves: Artifact, function: str, cell_of: CellOf) -> list[Message]:
+    """What the run with `device` on the meta device shows about ``function``'s moves: a tensor
+    it left on the CPU met the model's meta parameters (any other error there says nothing)."""
+    outcome = moves.values.get(function) if moves.ok or moves.values else None
+    error = outcome.get("error") if isinstance(outcome, dict) else None
+    if not isinstance(error, dict) or not DEVICE_MIX.search(str(error.get("message", ""))):
+        return []
+    messages = [Message("device_not_moved", {"function": function, "error": str(error.get("message", ""))[:200]})]
+    frames = [f for f in error.get("frames", []) if isinstance(f, dict) and isinstance(f.get("execution_count"), int)
+              and cell_of(f["execution_count"]) is not None] if isinstance(error.get("frames"), list) else []
+    if frames:
+        messages.append(Message("at_line", {"cell": cell_of(frames[-1]["execution_count"]) + 1,
+                                            "line": frames[-1].get("line", "?"),
+                                            "code": str(frames[-1].get("code", ""))[:200]}))
+    return messages + [Message("hint.device_move")]
+
+
+def _with_device_problem(verdict: Verdict, messages: list[Message]) -> Verdict:
+    if not messages:
+        return verdict
+    return Verdict(verdict.name, False, verdict.messages + messages, verdict.advice, verdict.figures)
 
 
 def _failed(name: str, artifact: Artifact, function: str, cell_of: CellOf) -> Verdict:
@@ -275,8 +324,8 @@ def _judge_dataset(artifacts: dict[str, Artifact], inputs: dict[str, Any], cell_
                                                            "dtype": dtype, "shape": shape_text(shape)}))
             if not messages and v.get("items_match_tensors") is not True:
                 messages.append(Message("item_inconsistent"))
-        if any(m.key in ("attr_wrong", "item_wrong") and m.params.get("dtype") == "int64" for m in messages):
-            messages.append(Message("hint.label_long"))
+        if messages:
+            messages += diagnose(TABLE, "XORDataset.items", v, same_items, size)
         verdicts.append(Verdict("dataset_item_types", not messages, messages))
     verdicts += _judge_dataset_samples(samples, inputs, cell_of)
     if not loader.ok:
@@ -295,6 +344,7 @@ def _judge_dataset(artifacts: dict[str, Artifact], inputs: dict[str, Any], cell_
                 got = [_describe(p) for p in pair] if isinstance(pair, list) else [str(pair)]
                 messages.append(Message("batch_wrong", {"batch": batch, "got": "; ".join(got),
                                                         "x_shape": shape_text([b, 2]), "y_shape": shape_text([b])}))
+                messages += diagnose(TABLE, "XORDataset.batches", pair, same_batch, b)
                 break
         verdicts.append(Verdict("dataset_dataloader_batches", not messages, messages))
     return verdicts
@@ -335,6 +385,7 @@ def _judge_dataset_samples(samples: Artifact, inputs: dict[str, Any], cell_of: C
             labels_msgs.append(Message("labels_wrong", {
                 "bad": len(bad), "total": size, "point": [round(float(c), 3) for c in data[i]],
                 "got": int(label[i]), "expected": int(want[i])}))
+            labels_msgs += diagnose(TABLE, "XORDataset.labels", label, mostly_same_labels, corner)
             break
 
     corner_msgs = []
@@ -343,15 +394,17 @@ def _judge_dataset_samples(samples: Artifact, inputs: dict[str, Any], cell_of: C
         counts = [int(((corner == c).all(dim=1)).sum()) for c in CORNERS]
         if min(counts) < 0.1 * size:
             corner_msgs.append(Message("corners_missing", {"counts": counts, "total": size}))
-            if counts[0] == size:
-                corner_msgs.append(Message("hint.randint_high"))
+            corner_msgs += diagnose(TABLE, "XORDataset.corners", counts, same_counts, size)
 
-    noise_msgs = []
+    noise_msgs, measured_stds = [], []
     for prefix, std in stds:
         data, _ = drawn[prefix]
         measured = float((data - _nearest_corner(data)).pow(2).mean().sqrt())
+        measured_stds.append(measured)
         if not abs(measured / std - 1) <= 0.15:
             noise_msgs.append(Message("noise_std_wrong", {"std": round(std, 4), "measured": round(measured, 4)}))
+    if noise_msgs:
+        noise_msgs += diagnose(TABLE, "XORDataset.noise", measured_stds, same_noise, [std for _, std in stds])
     return [Verdict("dataset_labels_are_xor", not labels_msgs, labels_msgs),
             Verdict("dataset_all_corners", not corner_msgs, corner_msgs),
             Verdict("dataset_noise_std", not noise_msgs, noise_msgs)]
@@ -371,6 +424,8 @@ def _judge_model(structure: Artifact, forward: Artifact, inputs, answers, cell_o
             if got != want:
                 messages.append(Message("params_wrong", {"sizes": size, "got": _params_text(got),
                                                          "expected": _params_text(want)}))
+                messages += [m for m in diagnose(TABLE, "ClasificadorSimple.parameters", got, _same_list, want)
+                             if m not in messages]
         verdicts.append(Verdict("model_parameter_shapes", not messages, messages))
     if not structure.ok:
         verdicts.append(_failed("model_hidden_activation", structure, "ClasificadorSimple", cell_of))
@@ -394,19 +449,33 @@ def _judge_model(structure: Artifact, forward: Artifact, inputs, answers, cell_o
         mismatch = compare(forward.tensors.get(f"out{i}"), answers[f"out{i}"], tolerance)
         if mismatch is not None:
             out_msgs += [Message("forward_mismatch", {"sizes": size}), mismatch_message(mismatch, "model(x)")]
-            if mismatch.kind == "values" and compare(torch.sigmoid(answers[f"out{i}"]),
-                                                     forward.tensors.get(f"out{i}"), FLOAT32) is None:
-                out_msgs.append(Message("hint.logits"))
+            if mismatch.kind == "values":
+                state = {k: v.to(torch.float64) for k, v in inputs[f"model{i}_state"].items()}
+                out_msgs += [m for m in diagnose(TABLE, "ClasificadorSimple.forward", forward.tensors.get(f"out{i}"),
+                                                 same_tensor(tolerance), state, inputs[f"model{i}_x"].double())
+                             if m not in out_msgs]
         for name, grad in answers[f"grads{i}"].items():
             mismatch = compare(forward.tensors.get(f"grad{i}.{name}"), grad, tolerance)
             if mismatch is not None:
                 grad_msgs += [Message("gradients_mismatch", {"sizes": size, "param": name}),
                               mismatch_message(mismatch, f"{name}.grad")]
                 break
+    out_msgs = _named_or_look(out_msgs)
     passed_out = not [m for m in out_msgs if m.key != "ran_float32"]
     verdicts.append(Verdict("model_forward_matches_reference", passed_out, out_msgs))
     verdicts.append(Verdict("model_gradients_match_reference", not grad_msgs, grad_msgs))
     return verdicts
+
+
+def _named_or_look(messages: list[Message]) -> list[Message]:
+    """A hint that names the mistake makes the advice on how to look for one unnecessary."""
+    if any(m.key.startswith("hint.") for m in messages):
+        return [m for m in messages if not m.key.startswith("look.")]
+    return messages
+
+
+def _same_list(got: Any, candidate: list) -> bool:
+    return got == candidate
 
 
 def _params_text(params: Any) -> str:
@@ -430,15 +499,18 @@ def _judge_train(train: Artifact, inputs, answers, cell_of: CellOf) -> Verdict:
         if not messages:
             return Verdict("train_model_matches_reference", True)
     calls, want_calls = train.values.get("forward_calls"), answers["train_forward_calls"]
+    per_epoch = want_calls // inputs["train_epochs"]
+    # What the counts of calls show for certain; then what the trained parameters match.
     if counts.get("zero_grad") == 0 and counts.get("step", 0) > 0:
         messages.append(Message("hint.zero_grad"))
     if train.ok and counts.get("step") == 0:
         messages.append(Message("hint.no_step"))
-    if train.ok and isinstance(calls, int) and calls != want_calls:
+    if train.ok and isinstance(calls, int) and calls != want_calls and calls % per_epoch == 0:
         messages.append(Message("hint.num_epochs", {"got": calls, "expected": want_calls,
                                                     "epochs": inputs["train_epochs"]}))
     if train.ok and len(messages) == 2:
-        messages.append(Message("hint.step_order"))
+        got = {name: train.tensors.get(name) for name in PARAMETER_NAMES}
+        messages += diagnose(TABLE, "train_model", got, same_state, inputs)
     return Verdict("train_model_matches_reference", False, messages, figures=_loss_figure(train, answers))
 
 
@@ -464,16 +536,7 @@ def _judge_eval(evaluation: Artifact, inputs, answers, cell_of: CellOf) -> list[
     if not evaluation.ok:
         return [_failed(name, evaluation, "eval_model", cell_of) for name in names]
     v, accuracy = evaluation.values, answers["accuracy"]
-    result = v.get("result")
-    acc_msgs = []
-    if not isinstance(result, (int, float)):
-        acc_msgs.append(Message("accuracy_none", {"got": v.get("result_kind")}))
-    elif abs(result - accuracy) > 1e-5:
-        acc_msgs.append(Message("accuracy_wrong", {"got": round(result, 6), "expected": round(accuracy, 6)}))
-        if abs(result - 100 * accuracy) < 1e-3:
-            acc_msgs.append(Message("hint.percentage"))
-        elif abs(result - answers["batch_mean_accuracy"]) < 1e-5:
-            acc_msgs.append(Message("hint.batch_mean"))
+    acc_msgs = _accuracy_messages(evaluation, inputs, answers, cell_of)
     calls = v.get("forward_calls") if isinstance(v.get("forward_calls"), list) else []
     bad_mode = sum(1 for c in calls if isinstance(c, list) and c and c[0] is not False)
     bad_grad = sum(1 for c in calls if isinstance(c, list) and len(c) > 1 and c[1] is not False)
@@ -498,6 +561,34 @@ def _judge_eval(evaluation: Artifact, inputs, answers, cell_of: CellOf) -> list[
                                                     "printed": printed.strip()[-200:] or "—"}))
     return [Verdict(names[0], not acc_msgs, acc_msgs), Verdict(names[1], not mode_msgs, mode_msgs),
             Verdict(names[2], not param_msgs, param_msgs), Verdict(names[3], not print_msgs, print_msgs)]
+
+
+def _accuracy_messages(evaluation: Artifact, inputs, answers, cell_of: CellOf) -> list[Message]:
+    """The accuracy ``eval_model`` returned on both sets against the lecture's rule; when it is
+    wrong, the known mistakes that give exactly what it returned on both sets."""
+    v = evaluation.values
+    second = v.get("second") if isinstance(v.get("second"), dict) else {}
+    returned = [(v.get("result"), v.get("result_kind")), (second.get("result"), second.get("result_kind"))]
+    wanted = [answers["accuracy"], answers["accuracy2"]]
+    if isinstance(second.get("error"), dict):
+        return exception_messages(second["error"], "eval_model", cell_of)
+    for (result, kind), want in zip(returned, wanted):
+        if not isinstance(result, (int, float)):
+            return [Message("accuracy_none", {"got": kind})]
+    wrong = [(result, want) for (result, _), want in zip(returned, wanted) if abs(result - want) > 1e-5]
+    if not wrong:
+        return []
+    got, want = wrong[0]
+    messages = [Message("accuracy_wrong", {"got": round(got, 6), "expected": round(want, 6)})]
+    sets = _eval_sets(inputs)
+    found = None
+    for (result, _), case in zip(returned, sets):
+        rows = matching(TABLE, "eval_model", result, same_accuracy, case)
+        found = rows if found is None else [row for row in found if row in rows]
+    hints = named_hints(found or [])
+    if hints:
+        return messages + [Message(hint) for hint in hints]
+    return messages + [Message("look.eval_model")]
 
 
 def _judge_visualize(viz: Artifact, inputs, cell_of: CellOf) -> Verdict:
@@ -569,11 +660,12 @@ def _judge_state_dict(saved: Artifact, structure: Artifact, inputs, forward_ok: 
                 new_msgs += [Message("new_model_predictions_differ"), mismatch_message(mismatch, "new_model(x)")]
 
     ref_msgs, notes = [], []
-    student_names = [p[0] for p in (structure.values.get("parameters") or [[]])[0] if isinstance(p, list)]
+    student_params = (structure.values.get("parameters") or [[]])[0]
+    reference_params = [[name, list(shape)] for name, shape in REFERENCE_SHAPES.items()]
     if file_state is None:
         ref_msgs.append(Message("reference_needs_file"))
-    elif student_names != list(PARAMETER_NAMES):
-        # Wrong names are ClasificadorSimple's fault and cost points there, not here.
+    elif student_params != reference_params:
+        # Wrong names or shapes are ClasificadorSimple's fault and cost points there, not here.
         notes.append(Message("reference_not_comparable"))
     else:
         problem = _strict_load_problem(file_state)

@@ -172,6 +172,14 @@ def probe_train_loop(values, tensors, ns, inputs):
         tensors[name] = cpu_tensor(param)
 
 
+def _number(result):
+    if isinstance(result, torch.Tensor) and result.numel() == 1:
+        return float(result.item())
+    if isinstance(result, (int, float)) and not isinstance(result, bool):
+        return float(result)
+    return None
+
+
 def probe_eval(values, tensors, ns, inputs):
     eval_model = student_object(ns, "eval_model")
     model = GraderNet(inputs["eval_state"])
@@ -188,12 +196,20 @@ def probe_eval(values, tensors, ns, inputs):
         for name, param in model.state_dict().items():
             tensors[name] = cpu_tensor(param)
     values["result_kind"] = type(result).__name__
-    if isinstance(result, torch.Tensor) and result.numel() == 1:
-        values["result"] = float(result.item())
-    elif isinstance(result, (int, float)) and not isinstance(result, bool):
-        values["result"] = float(result)
-    else:
-        values["result"] = None
+    values["result"] = _number(result)
+    # The same model on a second set: a known mistake is named only when it explains both.
+    second = GraderNet(inputs["eval_state"])
+    second.train()
+    loader = tud.DataLoader(tud.TensorDataset(inputs["eval2_x"], inputs["eval2_y"]),
+                            batch_size=int(inputs["eval2_batch_size"]), shuffle=False)
+    values["second"] = {}
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), with_device(ns, "cpu"):
+            result = eval_model(second, loader)
+        values["second"] = {"result_kind": type(result).__name__, "result": _number(result)}
+    except Exception as exc:
+        values["second"] = {"error": describe_exception(exc)}
+    values["forward_calls"] += second.forward_calls[:1000]
 
 
 def probe_visualize(values, tensors, ns, inputs):
@@ -276,6 +292,83 @@ def probe_end_to_end(values, tensors, ns, inputs):
         tensors["grid_logits"] = cpu_tensor(model(inputs["grid_x"].to(device)))
 
 
+@contextlib.contextmanager
+def devices_pointing_at(ns, function, device):
+    """The globals ``function`` reads that hold a device (the lecture's `device`, or a name of the
+    student's own) set to ``device`` for one call; ``.cuda()`` and ``torch.cuda.is_available()``
+    made to lead there too, so that code that moves its data with ``.cuda()`` when CUDA is there
+    moves it to ``device``."""
+    names = set()
+    stack = [getattr(function, "__code__", None)]
+    while stack:
+        code = stack.pop()
+        if code is None:
+            continue
+        names.update(code.co_names)
+        stack += [c for c in code.co_consts if hasattr(c, "co_names")]
+    saved = {n: ns[n] for n in names if n in ns and (isinstance(ns[n], torch.device) or (
+        isinstance(ns[n], str) and ns[n].split(":")[0] in ("cpu", "cuda", "mps")))}
+    saved.setdefault("device", ns.get("device"))
+    patched = [(torch.Tensor, "cuda"), (nn.Module, "cuda"), (torch.cuda, "is_available")]
+    originals = [getattr(owner, name) for owner, name in patched]
+    try:
+        for name in saved:
+            ns[name] = device
+        torch.Tensor.cuda = lambda self, *args, **kwargs: self.to(device)
+        nn.Module.cuda = lambda self, *args, **kwargs: self.to(device)
+        torch.cuda.is_available = lambda: True
+        yield
+    finally:
+        for (owner, name), original in zip(patched, originals):
+            setattr(owner, name, original)
+        for name, value in saved.items():
+            if value is None:
+                ns.pop(name, None)
+            else:
+                ns[name] = value
+
+
+def _with_device_argument(function, device):
+    """A ``device=`` parameter of the student's own is given the device too."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {"device": device} if "device" in parameters else {}
+
+
+def probe_device_moves(values, tensors, ns, inputs):
+    """train_model and eval_model once more, with the global `device` pointing at torch's `meta`
+    device, where the grader's model is too: a batch left on the CPU then meets meta parameters
+    and raises, as it meets CUDA parameters on a GPU. Other errors of meta tensors (`.item()`,
+    `.cpu()` have no data to give) say nothing about moves; the grader tells them apart."""
+    meta = torch.device("meta")
+    x, y = inputs["train_x"], inputs["train_y"]
+    size = int(inputs["train_batch_size"])
+    loader = tud.DataLoader(tud.TensorDataset(x[: 2 * size], y[: 2 * size]), batch_size=size, shuffle=False)
+    for name in ("train_model", "eval_model"):
+        function = ns.get(name)
+        if not callable(function):
+            values[name] = {"ran": False}
+            continue
+        model = GraderNet(inputs["train_state"]).to(meta)
+        extra = _with_device_argument(function, meta)
+        try:
+            with devices_pointing_at(ns, function, meta), contextlib.redirect_stdout(io.StringIO()):
+                if name == "train_model":
+                    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+                    function(model, optimizer, loader, nn.BCEWithLogitsLoss(), num_epochs=1, **extra)
+                else:
+                    function(model, loader, **extra)
+            values[name] = {"ran": True}
+        except ProbeTimeout:  # noqa: F821 (common.py): the probe's time is up, stop here
+            raise
+        except Exception as exc:
+            values[name] = {"ran": True, "error": describe_exception(exc)}
+
+
 PROBES = {
     "dataset_shapes": probe_dataset_shapes,
     "dataset_samples": probe_dataset_samples,
@@ -287,4 +380,5 @@ PROBES = {
     "visualize": probe_visualize,
     "state_dict": probe_state_dict,
     "end_to_end": probe_end_to_end,
+    "device_moves": probe_device_moves,
 }
