@@ -199,7 +199,9 @@ def merge(parts: tuple[Path, ...], out_dir: Path, lang: str) -> None:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if exercises/ differ from a fresh release.")
 @click.option("--student-bundle", "bundle", type=click.Path(path_type=Path, file_okay=False),
               help="Also write what students install to grade at home, without the reference solutions.")
-def release(check: bool, bundle: Path | None) -> None:
+@click.option("--wheel", is_flag=True,
+              help="With --student-bundle: also build it as a wheel in DIR/dist/ (pip install it, in Colab too).")
+def release(check: bool, bundle: Path | None, wheel: bool) -> None:
     """Write the student notebooks in exercises/ from the reference notebooks: each solution between
     ### BEGIN SOLUTION and ### END SOLUTION becomes a stub that raises NotImplementedError, outputs
     are cleared, and the metadata names the assignment and the grader version.
@@ -222,6 +224,12 @@ def release(check: bool, bundle: Path | None) -> None:
 
         write_student_bundle(bundle)
         click.echo(f"wrote {bundle}")
+        if wheel:
+            from grader.authoring.bundle import build_wheel
+
+            click.echo(f"wrote {build_wheel(bundle)}")
+    elif wheel:
+        raise GraderError("--wheel builds the student bundle as a wheel: give --student-bundle DIR too")
 
 
 @main.command("check-reference")
