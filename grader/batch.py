@@ -30,14 +30,16 @@ class Submission:
 
 
 def find_submissions(folder: Path) -> list[Submission]:
-    """One notebook per student (``ana.ipynb``) or one folder per student, at any depth inside it
-    (``ana/entrega.ipynb``, nbgrader's ``submitted/ana/xor/xor.ipynb``)."""
+    """One notebook or script per student (``ana.ipynb``, ``ana.py``) or one folder per student, at any
+    depth inside it (``ana/entrega.ipynb``, nbgrader's ``submitted/ana/xor/xor.ipynb``; its scripts
+    where it holds no notebook)."""
     found: list[Submission] = []
     for entry in sorted(folder.iterdir()):
-        if entry.is_file() and entry.suffix == ".ipynb":
+        if entry.is_file() and entry.suffix in (".ipynb", ".py"):  # .py: a Jupytext or plain script
             found.append(Submission(safe_name(entry.stem), entry))
         elif entry.is_dir() and not entry.name.startswith("."):
-            notebooks = sorted(p for p in entry.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+            notebooks = sorted(p for p in entry.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts) or \
+                sorted(p for p in entry.rglob("*.py") if ".ipynb_checkpoints" not in p.parts)  # scripts if no notebook
             for notebook in notebooks:
                 name = entry.name if len(notebooks) == 1 else f"{entry.name}-{notebook.stem}"
                 found.append(Submission(safe_name(name), notebook))

@@ -54,7 +54,8 @@ def main() -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Show the messages of passed checks too.")
 def submit(notebook: Path, assignment: str | None, seed: int | None, device: str, json_path: Path | None,
            lang: str, html_path: Path | None, md_path: Path | None, no_report: bool, verbose: bool) -> None:
-    """Grade one notebook, print one line per check and write a feedback report.
+    """Grade one notebook (.ipynb, or a .py script: Jupytext percent or plain), print one line per check
+    and write a feedback report.
 
     Exit status: 0 full marks, 1 graded with points lost, 2 unusable input.
 
@@ -238,7 +239,8 @@ def release(check: bool, bundle: Path | None, wheel: bool) -> None:
 @click.option("--only", metavar="PATTERN", help="Only the cases whose ASSIGNMENT:NAME matches (e.g. 'xor:no_*').")
 @click.option("--seeds", type=click.IntRange(1, 3), default=3, show_default=True,
               help="Seeds the reference notebooks are graded with.")
-def check_reference(jobs: int, only: str | None, seeds: int) -> None:
+@click.option("--as-script", is_flag=True, help="Grade each case as a Jupytext percent script (.py) instead.")
+def check_reference(jobs: int, only: str | None, seeds: int, as_script: bool) -> None:
     """Prove the grader grades what it claims to: each reference notebook gets full marks on every
     seed, each exercise skeleton 0, each mutant in mutants/ loses points in exactly its tags with
     its hint in the feedback, each correct variant full marks. Prints a matrix of cases by graded
@@ -251,6 +253,10 @@ def check_reference(jobs: int, only: str | None, seeds: int) -> None:
     from grader.reports.check_matrix import matrix_tables, problem_lines
 
     chosen = cases(only, seeds)
+    if as_script:
+        import dataclasses
+
+        chosen = [dataclasses.replace(case, script=True) for case in chosen]
     coverage = [] if only else [p for name in sorted(ASSIGNMENTS) for p in coverage_problems(name)]
     if not chosen:
         click.echo(f"grade: error: no case matches {only!r}", err=True)
