@@ -204,10 +204,11 @@ def merge(parts: tuple[Path, ...], out_dir: Path, lang: str) -> None:
               help="With --student-bundle: also build it as a wheel in DIR/dist/ (pip install it, in Colab too).")
 def release(check: bool, bundle: Path | None, wheel: bool) -> None:
     """Write the student notebooks in exercises/ from the reference notebooks: each solution between
-    ### BEGIN SOLUTION and ### END SOLUTION becomes a stub that raises NotImplementedError, outputs
-    are cleared, and the metadata names the assignment and the grader version.
+    ### BEGIN SOLUTION and ### END SOLUTION becomes a stub that raises NotImplementedError, each
+    exercise is followed by an optional check("...") cell (and the notebook ends with check()),
+    outputs are cleared, and the metadata names the assignment and the grader version.
 
-    Example: grade release --check
+    Example: grade release --check; grade release --student-bundle corrector --wheel
     """
     from grader.assignments import ASSIGNMENTS
     from grader.authoring.release import stale_exercises

@@ -3,7 +3,7 @@ sandbox, no notebook file, matplotlib's inline backend) with check() appended gi
 points, verdicts and messages that ``grade submit --seed S`` gives the same notebook, for a bundle
 seed S. Also each part checked alone (``check("train_model")``) gives what ``check()`` gives it.
 
-By default the cases are tests/selfcheck/agreement.toml: mutants combined into five notebooks
+By default the cases are tests/selfcheck/agreement.toml: mutants combined into three notebooks
 that together fail every check (asserted here); ``GRADER_AGREEMENT=all`` runs every reference,
 mutant and correct variant of mutants/ on its own (about 60 gradings and as many kernels: half an
 hour on two cores)."""

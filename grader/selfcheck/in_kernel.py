@@ -98,4 +98,9 @@ def run_probes(assignment: str, names: list[str], namespace: dict[str, Any], inp
             else:
                 artifacts[name] = load_artifact(out_dir, name)
             seconds[name] = time.monotonic() - began
+            error = artifacts[name].error or {}
+            if error.get("type") == "KeyboardInterrupt":
+                # The probe keeps an interrupt as the student's code's error (grade submit's kernel
+                # is never interrupted by a person); here the student pressed stop.
+                raise KeyboardInterrupt
     return artifacts, seconds
