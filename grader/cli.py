@@ -213,6 +213,8 @@ def release(check: bool, bundle: Path | None, wheel: bool) -> None:
     from grader.assignments import ASSIGNMENTS
     from grader.authoring.release import stale_exercises
 
+    if wheel and bundle is None:
+        raise GraderError("--wheel builds the student bundle as a wheel: give --student-bundle DIR too")
     stale = stale_exercises(ASSIGNMENTS.values())
     if check:
         for assignment in stale:
@@ -230,8 +232,6 @@ def release(check: bool, bundle: Path | None, wheel: bool) -> None:
             from grader.authoring.bundle import build_wheel
 
             click.echo(f"wrote {build_wheel(bundle)}")
-    elif wheel:
-        raise GraderError("--wheel builds the student bundle as a wheel: give --student-bundle DIR too")
 
 
 @main.command("check-reference")

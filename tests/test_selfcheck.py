@@ -146,3 +146,13 @@ def test_in_a_grading_kernel_check_does_nothing(monkeypatch, capsys):
     monkeypatch.setenv(GRADING_ENV, "1")
     assert check("train_model") is None
     assert capsys.readouterr().out == catalog("es").text("selfcheck.while_grading") + "\n"
+
+
+def test_release_wheel_without_a_bundle_is_one_line_and_exit_2():
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    result = CliRunner().invoke(main, ["release", "--wheel"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == "grade: error: --wheel builds the student bundle as a wheel: give --student-bundle DIR too\n"
