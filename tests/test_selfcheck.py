@@ -37,6 +37,7 @@ NEUTRALISED = {
     "try_with_other_code": ("try:\n    from grader import check\nexcept ImportError:\n    x = 1\n",
                             "try:\n    from grader import check\nexcept ImportError:\n    x = 1\n"),
     "not_python": ("check(\n", "check(\n"),
+    "nested_past_the_parser": ("x = " + "-" * 200_000 + "1\ncheck()", "x = " + "-" * 200_000 + "1\ncheck()"),
 }
 
 

@@ -97,7 +97,7 @@ def _parse(source: str) -> tuple[ast.Module | None, list[str], set[int]]:
     parsed = ["" if i in pip or line.lstrip().startswith(("%", "!")) else line for i, line in enumerate(lines)]
     try:
         return ast.parse("\n".join(parsed)), lines, pip
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # not Python, or nested past the parser
         return None, lines, pip
 
 
