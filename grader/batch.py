@@ -42,13 +42,18 @@ class Submission:
     name: str = ""  # the student's name where the input says it (an LMS export)
 
 
+# A notebook, or a Jupytext percent or plain script (grader.notebook_file reads both).
+SUFFIXES = (".ipynb", ".py")
+
+
 def student_folder(out: Path, student: str) -> Path:
     return out / STUDENTS / student
 
 
 def find_submissions(folder: Path) -> list[Submission]:
-    """One notebook per student (``ana.ipynb``) or one folder per student, at any depth inside it
-    (``ana/entrega.ipynb``, nbgrader's ``submitted/ana/xor/xor.ipynb``)."""
+    """One notebook or script per student (``ana.ipynb``, ``ana.py``) or one folder per student, at any
+    depth inside it (``ana/entrega.ipynb``, nbgrader's ``submitted/ana/xor/xor.ipynb``; its scripts
+    where it holds no notebook)."""
     return scan_folder(folder)[0]
 
 
@@ -66,7 +71,7 @@ def scan_folder(folder: Path) -> tuple[list[Submission], list[tuple[str, str]]]:
         reason = _refusal(entry)
         if reason:
             refused.append((encodable(str(entry)), reason))
-        elif entry.is_file() and entry.suffix == ".ipynb":
+        elif entry.is_file() and entry.suffix in SUFFIXES:
             found.append(Submission(unique_name(safe_name(entry.stem), taken), entry))
         elif entry.is_dir():
             notebooks = _notebooks_in(entry, refused)
@@ -95,14 +100,16 @@ def _notebooks_in(folder: Path, refused: list[tuple[str, str]]) -> list[Path]:
         dirs[:] = sorted(d for d in dirs if not is_junk(d) and not _refusal(here / d))
         for name in sorted(files):
             path = here / name
-            if is_junk(name) or not (name.endswith(".ipynb") or name.startswith(".")):
+            if is_junk(name) or not (name.endswith(SUFFIXES) or name.startswith(".")):
                 continue
             reason = _refusal(path)
             if reason:
                 refused.append((encodable(str(path)), reason))
             else:
                 notebooks.append(path)
-    return sorted(notebooks)
+    # A folder's scripts are its submission only where it holds no notebook (a helper module beside
+    # a notebook is not one).
+    return sorted(p for p in notebooks if p.suffix == ".ipynb") or sorted(notebooks)
 
 
 def safe_name(name: str) -> str:

@@ -71,7 +71,8 @@ def main(debug: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Show the messages of passed checks too.")
 def submit(notebook: Path, assignment: str | None, seed: int | None, device: str, json_path: Path | None,
            lang: str, html_path: Path | None, md_path: Path | None, no_report: bool, verbose: bool) -> None:
-    """Grade one notebook, print one line per check and write a feedback report.
+    """Grade one notebook (.ipynb, or a .py script: Jupytext percent or plain), print one line per check
+    and write a feedback report.
 
     Exit status: 0 full marks, 1 graded with points lost, 2 unusable input, 3 could not grade.
 
@@ -234,16 +235,21 @@ def merge(parts: tuple[Path, ...], out_dir: Path, lang: str) -> None:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if exercises/ differ from a fresh release.")
 @click.option("--student-bundle", "bundle", type=click.Path(path_type=Path, file_okay=False),
               help="Also write what students install to grade at home, without the reference solutions.")
-def release(check: bool, bundle: Path | None) -> None:
+@click.option("--wheel", is_flag=True,
+              help="With --student-bundle: also build it as a wheel in DIR/dist/ (pip install it, in Colab too).")
+def release(check: bool, bundle: Path | None, wheel: bool) -> None:
     """Write the student notebooks in exercises/ from the reference notebooks: each solution between
-    ### BEGIN SOLUTION and ### END SOLUTION becomes a stub that raises NotImplementedError, outputs
-    are cleared, and the metadata names the assignment and the grader version.
+    ### BEGIN SOLUTION and ### END SOLUTION becomes a stub that raises NotImplementedError, each
+    exercise is followed by an optional check("...") cell (and the notebook ends with check()),
+    outputs are cleared, and the metadata names the assignment and the grader version.
 
-    Example: grade release --check
+    Example: grade release --check; grade release --student-bundle corrector --wheel
     """
     from grader.assignments import ASSIGNMENTS
     from grader.authoring.release import stale_exercises
 
+    if wheel and bundle is None:
+        raise GraderError("--wheel builds the student bundle as a wheel: give --student-bundle DIR too")
     stale = stale_exercises(ASSIGNMENTS.values())
     if check:
         for assignment in stale:
@@ -257,6 +263,10 @@ def release(check: bool, bundle: Path | None) -> None:
 
         write_student_bundle(bundle)
         click.echo(f"wrote {bundle}")
+        if wheel:
+            from grader.authoring.bundle import build_wheel
+
+            click.echo(f"wrote {build_wheel(bundle)}")
 
 
 @main.command("check-reference")
@@ -265,7 +275,8 @@ def release(check: bool, bundle: Path | None) -> None:
 @click.option("--only", metavar="PATTERN", help="Only the cases whose ASSIGNMENT:NAME matches (e.g. 'xor:no_*').")
 @click.option("--seeds", type=click.IntRange(1, 3), default=3, show_default=True,
               help="Seeds the reference notebooks are graded with.")
-def check_reference(jobs: int, only: str | None, seeds: int) -> None:
+@click.option("--as-script", is_flag=True, help="Grade each case as a Jupytext percent script (.py) instead.")
+def check_reference(jobs: int, only: str | None, seeds: int, as_script: bool) -> None:
     """Prove the grader grades what it claims to: each reference notebook gets full marks on every
     seed, each exercise skeleton 0, each mutant in mutants/ loses points in exactly its tags with
     its hint in the feedback, each correct variant full marks. Prints a matrix of cases by graded
@@ -278,6 +289,10 @@ def check_reference(jobs: int, only: str | None, seeds: int) -> None:
     from grader.reports.check_matrix import matrix_tables, problem_lines, summary_line
 
     chosen = cases(only, seeds)
+    if as_script:
+        import dataclasses
+
+        chosen = [dataclasses.replace(case, script=True) for case in chosen]
     coverage = [] if only else [p for name in sorted(ASSIGNMENTS) for p in coverage_problems(name)]
     if not chosen:
         click.echo(f"grade: error: no case matches {only!r}", err=True)

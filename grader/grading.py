@@ -22,6 +22,7 @@ from grader.assignments import Assignment, get_assignment, recognise
 from grader.errors import UnusableInput
 from grader.notebook_file import code_digest, read_notebook, uncompilable_cells
 from grader.seeds import course_secret, grading_seed
+from grader.selfcheck.cells import without_checks
 from grader.text import encodable
 from grader.trusted.artifacts import Artifact, load_artifact
 from grader.trusted.judges.evidence import cell_error_hint
@@ -52,7 +53,8 @@ def grade_notebook(path: Path, assignment: str | None = None, seed: int | None =
                    device: str = "auto", limits: Limits = Limits()) -> GradeResult:
     started = time.monotonic()
     named = get_assignment(assignment) if assignment else None
-    notebook = read_notebook(path)
+    # check() cells and calls are the student's own tool: graded notebooks run without them.
+    notebook = without_checks(read_notebook(path))
     chosen = named or recognise(notebook)
     if device not in DEVICES:
         raise UnusableInput(f"unknown device {device!r}; use one of {', '.join(DEVICES)}")

@@ -1,4 +1,8 @@
-"""Reading a submitted notebook: every way a file can be unusable becomes one clear line."""
+"""Reading a submitted notebook: every way a file can be unusable becomes one clear line.
+
+A ``.py`` file is read with jupytext as the notebook it represents: a "percent" script (``# %%``
+cells, as Jupytext, VS Code and Spyder write them) or a plain script (jupytext's light format), so
+that it is graded exactly as that notebook would be."""
 
 from __future__ import annotations
 
@@ -33,7 +37,10 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as err:
-        raise UnusableInput(f"{path}: not UTF-8 text (byte {err.start}); is it a notebook?") from None
+        kind = "a Python script" if path.suffix == ".py" else "a notebook"
+        raise UnusableInput(f"{path}: not UTF-8 text (byte {err.start}); is it {kind}?") from None
+    if path.suffix == ".py":
+        return _read_script(path, text)
     try:
         raw = json.loads(text)
         # "\ud800" in a JSON string is a lone surrogate, which no kernel message can carry.
@@ -56,6 +63,48 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UnusableInput(f"{path}: not a valid notebook ({first_line})") from None
     return notebook
+
+
+def _read_script(path: Path, text: str) -> nbformat.NotebookNode:
+    import jupytext
+
+    if "\x00" in text:
+        raise UnusableInput(f"{path}: not a Python script (it holds NUL bytes)")
+    if text.lstrip().startswith("{"):
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError:
+            raw = None
+        if isinstance(raw, dict) and "cells" in raw:
+            raise UnusableInput(f"{path}: a notebook saved under a .py name; rename it to .ipynb")
+    try:
+        notebook = jupytext.reads(text, fmt="py")
+        nbformat.validate(notebook)
+    except Exception as err:  # jupytext and nbformat raise several unrelated types
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UnusableInput(f"{path}: not a script jupytext can read ({first_line[:200]})") from None
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code" and cell.source.strip()]
+    if not code:
+        raise UnusableInput(f"{path}: no Python code in it")
+    # A plain script is Python as a whole (each cell of a percent script is its own, as in a notebook).
+    problem = _syntax_error(text) if "# %%" not in text else None
+    if problem is None and all(_syntax_error(source) for source in code):
+        problem = _syntax_error(code[0])
+    if problem is not None:
+        raise UnusableInput(f"{path}: not a valid Python script ({problem}); fix it or submit the .ipynb")
+    return notebook
+
+
+def _syntax_error(source: str) -> str | None:
+    """Where ``source`` (IPython magics and shell lines left aside) is not Python, or None."""
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
+    try:
+        ast.parse("\n".join(lines))
+    except SyntaxError as err:
+        return f"line {err.lineno}: {err.msg}"
+    except (ValueError, RecursionError, MemoryError) as err:  # nested past what the parser takes
+        return type(err).__name__
+    return None
 
 
 def code_digest(notebook: nbformat.NotebookNode) -> bytes:

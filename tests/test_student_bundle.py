@@ -1,6 +1,8 @@
 """The student bundle: no solution code in it, and the grader in it grades at home with the
 reference's precomputed answers as the full grader does (reference 100, skeleton 0, a mutant loses
-its tags), predicting XOR accuracy without any reference code."""
+its tags), predicting XOR accuracy without any reference code. Built as a wheel, it installs in a
+fresh environment without the course's repository, and check() in a notebook there gives full
+marks to the reference; the skeleton, check cells and all, runs to the end without the grader."""
 
 from __future__ import annotations
 
@@ -18,9 +20,10 @@ from click.testing import CliRunner
 from conftest import apply_replacements, load_cases
 from gradescope_schema import assert_gradescope_file
 from grader.assignments import ASSIGNMENTS
-from grader.authoring.bundle import solution_leaks
+from grader.authoring.bundle import solution_leaks, wheel_leaks
 from grader.authoring.release import solution_lines
 from grader.cli import main
+from grader.selfcheck.cells import CHECK_TAG, check_cell
 
 pytestmark = pytest.mark.kernel
 
@@ -28,7 +31,7 @@ pytestmark = pytest.mark.kernel
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("bundle") / "corrector"
-    run = CliRunner().invoke(main, ["release", "--student-bundle", str(folder)])
+    run = CliRunner().invoke(main, ["release", "--student-bundle", str(folder), "--wheel"])
     assert run.exit_code == 0, run.output
     return folder
 
@@ -76,3 +79,70 @@ def test_the_bundle_costs_a_mutant_its_tags(bundle, reference, tmp_path):
     mutant = next(m for m in load_cases("xor.toml", "mutant") if m["name"] == "no_zero_grad")
     graded = grade_with_bundle(bundle, apply_replacements(reference("xor"), mutant["replace"]), tmp_path, "no_zero_grad")
     assert lost_tags(graded) == set(mutant["tags"])
+
+
+def _run_in_kernel(notebook: nbformat.NotebookNode, kernel: str, folder: Path, env: dict) -> nbformat.NotebookNode:
+    from nbclient import NotebookClient
+
+    NotebookClient(notebook, kernel_name=kernel, timeout=600, allow_errors=True,
+                   resources={"metadata": {"path": str(folder)}}).execute(env=env)
+    return notebook
+
+
+def _outside_the_repo(tmp_path: Path) -> dict:
+    """The environment of a student's machine: nothing of this repository on the path."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GRADER_COURSE_DIR")}
+    return dict(env, OMP_NUM_THREADS="1", TQDM_DISABLE="1", HOME=str(tmp_path / "home"))
+
+
+def test_the_wheel_installs_without_the_repo_and_check_gives_the_reference_full_marks(bundle, tmp_path, monkeypatch):
+    wheels = list((bundle / "dist").glob("grader-*-py3-none-any.whl"))
+    assert len(wheels) == 1 and wheel_leaks(wheels[0]) == []
+    venv = tmp_path / "venv"
+    # torch and the other dependencies from this interpreter; the grader only from the wheel.
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheels[0])],
+                   check=True)
+    kernels = tmp_path / "jupyter" / "kernels" / "student"
+    kernels.mkdir(parents=True)
+    (kernels / "kernel.json").write_text(json.dumps({
+        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "student", "language": "python"}), "utf-8")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    notebook = nbformat.read(ASSIGNMENTS["backprop"].reference, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("import grader\nprint(grader.__file__)"))
+    notebook.cells.append(check_cell([], "0.1.0"))
+    (tmp_path / "work").mkdir()
+    (tmp_path / "home").mkdir()
+    ran = _run_in_kernel(notebook, "student", tmp_path / "work", _outside_the_repo(tmp_path))
+    where, checked = ran.cells[-2].outputs, ran.cells[-1].outputs
+    assert where[0]["text"].startswith(str(venv)), where
+    assert not any(o["output_type"] == "error" for o in checked), checked
+    shown = "".join(o.get("data", {}).get("text/html", "") for o in checked if o["output_type"] == "display_data")
+    assert "Total: 100/100" in shown and "check(): backprop" in shown
+
+
+def test_the_skeleton_with_its_check_cells_runs_to_the_end_without_the_grader(bundle, tmp_path):
+    # A path entry that makes `import grader` fail as it does where it is not installed.
+    blocker = tmp_path / "site"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class _NotInstalled:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'grader':\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, _NotInstalled())\n", "utf-8")
+    env = dict(_outside_the_repo(tmp_path), PYTHONPATH=str(blocker))
+    (tmp_path / "work").mkdir()
+    (tmp_path / "home").mkdir()
+    skeleton = nbformat.read(bundle / "exercises" / "xor.ipynb", as_version=4)
+    ran = _run_in_kernel(skeleton, "python3", tmp_path / "work", env)
+    code = [c for c in ran.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in code)  # every cell ran, the last one too
+    checks = [c for c in code if CHECK_TAG in c.metadata.get("tags", [])]
+    assert len(checks) == 7
+    for cell in checks:
+        assert [o["output_type"] for o in cell.outputs] == ["stream"], cell.outputs
+        assert cell.outputs[0]["text"].count("\n") == 1 and "pip install grader-" in cell.outputs[0]["text"]

@@ -9,11 +9,17 @@ bundle reveals (its fixed inputs and answers) is worth nothing there."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
 import nbformat
 
+from grader import __version__
 from grader.assignments import ASSIGNMENTS, COURSE_DIR
 from grader.authoring.release import solution_lines
 from grader.errors import GraderError
@@ -27,6 +33,18 @@ README = """# Corrector de S03.1 Aprendizaje Profundo I (para estudiantes)
 ```bash
 pip install torch==2.13.0 -e . && grade submit exercises/xor.ipynb
 ```
+
+En el cuaderno (Jupyter o Google Colab), después de cada ejercicio:
+
+```python
+!pip install grader-{version}-py3-none-any.whl     # en Colab: súbelo primero, o pon su URL
+from grader import check
+check("XORDataset")        # o check() para todas las partes; check(..., lang="en") en inglés
+```
+
+`check()` prueba tu código en tu propio núcleo con las mismas pruebas y los mismos criterios que
+`grade submit TU_CUADERNO.ipynb --seed 101`, y muestra los puntos de cada comprobación y qué corregir.
+Las celdas de comprobación de los cuadernos son opcionales: el corrector las ignora.
 
 `grade submit TU_CUADERNO.ipynb` ejecuta tu cuaderno, lo corrige y escribe un informe
 (`TU_CUADERNO.feedback.html`); `--lang en` lo da en inglés. Esta versión no contiene las
@@ -58,7 +76,7 @@ def write_student_bundle(dest: Path) -> None:
         (dest / "exercises").mkdir(exist_ok=True)
         shutil.copyfile(assignment.exercise, dest / "exercises" / assignment.exercise.name)
     shutil.copyfile(COURSE_DIR / "pyproject.toml", dest / "pyproject.toml")
-    write_atomically(dest / "README.md", README.format(seeds=len(precomputed.SEEDS)).rstrip("\n"))
+    write_atomically(dest / "README.md", README.format(seeds=len(precomputed.SEEDS), version=__version__).rstrip("\n"))
     leaks = solution_leaks(dest)
     if leaks:
         raise GraderError(f"the student bundle in {dest} would quote solution code, in: "
@@ -82,3 +100,37 @@ def solution_leaks(folder: Path) -> list[Path]:
             if pairs & set(zip(lines, lines[1:])):
                 leaks.append(path)
     return leaks
+
+
+def build_wheel(bundle: Path) -> Path:
+    """The bundle as a wheel, ``bundle/dist/grader-<version>-py3-none-any.whl``, that installs without
+    the course's repository (``pip install`` it, in Colab too). Built by pip from a copy of the
+    bundle, so that the bundle keeps no build folders; with the setuptools already installed when
+    there is one, else pip fetches it from PyPI."""
+    dist = bundle / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="grader-wheel-") as tmp:
+        source = Path(tmp) / "source"
+        shutil.copytree(bundle, source, ignore=shutil.ignore_patterns("dist", "exercises", MARKER))
+        local = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
+        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(dist), *local,
+                   str(source)]
+        built = subprocess.run(command, capture_output=True, text=True)
+        if built.returncode != 0:
+            last = (built.stderr.strip().splitlines() or ["no output"])[-1]
+            raise GraderError(f"pip could not build the student bundle's wheel: {last}")
+    wheels = sorted(dist.glob("grader-*.whl"))
+    if len(wheels) != 1:
+        raise GraderError(f"pip built {len(wheels)} wheels in {dist}, expected one")
+    leaks = wheel_leaks(wheels[0])
+    if leaks:
+        wheels[0].unlink()
+        raise GraderError(f"the student wheel would quote solution code, in: {', '.join(leaks)}; it was removed")
+    return wheels[0]
+
+
+def wheel_leaks(wheel: Path) -> list[str]:
+    """The members of ``wheel`` that quote solution code (as ``solution_leaks`` finds it)."""
+    with tempfile.TemporaryDirectory(prefix="grader-wheel-scan-") as tmp, zipfile.ZipFile(wheel) as archive:
+        archive.extractall(tmp)
+        return [str(p.relative_to(tmp)) for p in solution_leaks(Path(tmp))]

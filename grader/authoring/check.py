@@ -29,10 +29,12 @@ class Case:
     name: str
     seed: int
     mutant: Mutant | None = None
+    script: bool = False  # graded as a Jupytext percent script (.py) instead of a notebook
 
     @property
     def label(self) -> str:
-        return f"{self.assignment}:{self.name}" + (f" (seed {self.seed})" if self.kind == "reference" else "")
+        return (f"{self.assignment}:{self.name}" + (f" (seed {self.seed})" if self.kind == "reference" else "")
+                + (" (.py)" if self.script else ""))
 
 
 @dataclass
@@ -145,8 +147,13 @@ def judge_case(case: Case) -> Finding:
         if case.mutant is not None:
             notebook = case.mutant.notebook(notebook)
     with tempfile.TemporaryDirectory(prefix="check-reference-") as tmp:
-        path = Path(tmp) / f"{case.assignment}.ipynb"
-        nbformat.write(notebook, path)
+        path = Path(tmp) / f"{case.assignment}.{'py' if case.script else 'ipynb'}"
+        if case.script:
+            import jupytext
+
+            jupytext.write(notebook, path, fmt="py:percent")
+        else:
+            nbformat.write(notebook, path)
         result = grade_notebook(path, seed=case.seed)
     lost = tuple(tag for tag, (got, out_of) in result.tag_scores().items() if got < out_of)
     failed = tuple(c.name for c in result.checks if not c.passed)

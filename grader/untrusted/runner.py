@@ -114,6 +114,7 @@ def kernel_environment(threads: int) -> dict[str, str]:
         "MPLBACKEND": "agg",
         "PYTHONHASHSEED": "0",
         "TQDM_DISABLE": "1",
+        "GRADER_GRADING": "1",  # a check() the grader did not take out does nothing (grader.selfcheck)
     })
     return env
 

@@ -1,0 +1,106 @@
+"""Running the grader's probes in this process, the student's own kernel, as ``grade submit`` runs
+them in a sandboxed one: the same probe sources (grader/untrusted/probes/), entered through the
+same ``main(namespace, name, inputs_path, out_dir)``, writing the same records (``<name>.json``,
+``<name>.pt``) that ``grader.trusted.artifacts.load_artifact`` reads back.
+
+``probe_globals`` is the one adapter between the two: it gives the probe source what the
+kernel's preamble (grader.untrusted.runner) gives it there. Nothing here needs protecting, so it
+hands over the functions as they are.
+
+Around the probes, this process is made to look like the grading kernel (one torch thread,
+matplotlib's non-interactive backend, where inline plotting would show and close the figures the
+probe looks at) and then put back as it was (threads, backend, random state).
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import json
+import types
+from pathlib import Path
+from typing import Any, Iterator
+
+from grader.trusted.artifacts import Artifact, load_artifact
+from grader.untrusted.probes import probe_source
+
+
+def probe_globals() -> dict[str, Any]:
+    """The globals a probe source runs with: what runner._preamble and runner.run_probe provide."""
+    import torch
+
+    pristine = types.SimpleNamespace(save=torch.save, load=torch.load, dump=json.dump, open=builtins.open,
+                                     exec=builtins.exec, compile=builtins.compile)
+    return {"__name__": "__grader_probe__", "PRISTINE": pristine}
+
+
+@contextlib.contextmanager
+def like_the_grading_kernel() -> Iterator[None]:
+    import torch
+
+    threads = torch.get_num_threads()
+    backend = _matplotlib_backend()
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    try:
+        with torch.random.fork_rng(devices=devices):
+            torch.set_num_threads(1)
+            _switch_backend("agg")
+            yield
+    finally:
+        torch.set_num_threads(threads)
+        if backend is not None:
+            _switch_backend(backend)
+
+
+def _matplotlib_backend() -> str | None:
+    try:
+        import matplotlib
+        import matplotlib.pyplot  # noqa: F401 (resolves the backend the notebook would use)
+    except ImportError:
+        return None
+    return matplotlib.get_backend()
+
+
+def _switch_backend(name: str) -> None:
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    if plt.get_backend() != name:
+        plt.switch_backend(name)
+
+
+def run_probes(assignment: str, names: list[str], namespace: dict[str, Any], inputs: dict[str, Any],
+               folder: Path) -> tuple[dict[str, Artifact], dict[str, float]]:
+    """Each named probe run on ``namespace`` (the notebook's globals) with ``inputs``; the records
+    it wrote into ``folder`` read back as the grader reads them (the judge may still open files
+    there), and the seconds each took."""
+    import time
+
+    import torch
+
+    source = probe_source(assignment)
+    code = compile(source, "<grader-probe>", "exec")
+    artifacts, seconds = {}, {}
+    with like_the_grading_kernel():
+        inputs_path = folder / "inputs.pt"
+        torch.save(inputs, inputs_path)
+        for name in names:
+            out_dir = folder / f"probe-{name}"
+            out_dir.mkdir()
+            probe = probe_globals()
+            exec(code, probe)
+            began = time.monotonic()
+            try:
+                probe["main"](namespace, name, str(inputs_path), str(out_dir))
+            except Exception:  # as grade submit takes a probe cell that raised: nothing came back
+                artifacts[name] = Artifact(name, problem="error")
+            else:
+                artifacts[name] = load_artifact(out_dir, name)
+            seconds[name] = time.monotonic() - began
+            error = artifacts[name].error or {}
+            if error.get("type") == "KeyboardInterrupt":
+                # The probe keeps an interrupt as the student's code's error (grade submit's kernel
+                # is never interrupted by a person); here the student pressed stop.
+                raise KeyboardInterrupt
+    return artifacts, seconds
