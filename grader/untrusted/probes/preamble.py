@@ -36,6 +36,13 @@ try:
     import numpy as _numpy
     import torch as _torch
     import torch.utils._python_dispatch as _python_dispatch
+    # torch.load imports some of its modules on first use: let that happen now, not through an
+    # import machinery the notebook may have patched by the time probes load their inputs.
+    import io as _io
+    _buffer = _io.BytesIO()
+    _torch.save({"warm": _torch.zeros(1)}, _buffer)
+    _buffer.seek(0)
+    _torch.load(_buffer, weights_only=True)
 finally:
     _sys.path[:] = _path
 
