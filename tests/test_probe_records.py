@@ -180,6 +180,7 @@ def _artifact(trained, initial, kernel_logits=None, kernel_initial=None, kernel_
     tensors = {f"state.{k}": v for k, v in trained.items()} | {f"initial.{k}": v for k, v in initial.items()}
     if kernel_logits is not None:
         tensors["logits"], tensors["initial_logits"] = kernel_logits, kernel_initial
+        tensors["test_x"] = xor.draw_inputs(3, "cpu")[0]["test_x"]
         tensors |= {f"shuffled_logits.{i}": kernel_shuffled for i in range(xor.SHUFFLES)}
     return Artifact("end_to_end", ok=True, tensors=tensors)
 
@@ -221,3 +222,13 @@ def test_kernel_predictions_that_depend_on_the_trained_weights_count():
     artifact = _artifact(_untrained(), _untrained(), answer, chance, chance)
     verdict = xor._judge_end_to_end(artifact, inputs, hidden, answers, False, lambda count: None)
     assert verdict.passed and [m.key for m in verdict.messages] == ["accuracy_reached", "logits_from_kernel"]
+
+
+def test_kernel_predictions_for_other_points_than_the_graders_do_not_count():
+    inputs, hidden, answers = _xor_case()
+    answer = _rounded_xor(inputs["test_x"])
+    chance = torch.randn(len(answer), 1, generator=torch.Generator().manual_seed(0))
+    artifact = _artifact(_untrained(), _untrained(), answer, chance, chance)
+    artifact.tensors["test_x"] = artifact.tensors["test_x"] + 0.5
+    verdict = xor._judge_end_to_end(artifact, inputs, hidden, answers, False, lambda count: None)
+    assert not verdict.passed and verdict.messages[0].key == "logits_unusable"

@@ -638,6 +638,10 @@ def _judge_end_to_end(e2e: Artifact, inputs, hidden, answers, forward_ok: bool, 
         # The student's forward differs from the reference: only its own kernel can predict.
         logits, grid_logits = e2e.tensors.get("logits"), e2e.tensors.get("grid_logits")
         notes.append(Message("logits_from_kernel"))
+        points = e2e.tensors.get("test_x")
+        if not isinstance(points, torch.Tensor) or points.shape != inputs["test_x"].shape \
+                or not torch.equal(points, inputs["test_x"]):
+            logits = None  # predictions for other points than the grader's
         without_training = [e2e.tensors.get("initial_logits")]
         shuffled = [e2e.tensors.get(f"shuffled_logits.{i}") for i in range(SHUFFLES)]
         without_training.append(_median_accuracy_logits(shuffled, labels))

@@ -21,7 +21,8 @@ import _json
 
 _PRISTINE_BUILTINS = dict(vars(_builtins))
 _exec, _compile, _isinstance, _type, _len = exec, compile, isinstance, type, len
-_int, _float, _str, _bool, _list, _tuple, _dict, _range = int, float, str, bool, list, tuple, dict, range
+_int, _float, _str, _bool, _list, _tuple, _dict = int, float, str, bool, list, tuple, dict
+_object_getattribute = object.__getattribute__
 _str_join, _bytes_join = "".join, b"".join
 _int_to_bytes = int.to_bytes
 # IPython's builtin, as it is before the notebook runs (absent when tests run this in-process).
@@ -52,10 +53,11 @@ _O_NEW = _os.O_WRONLY | _os.O_CREAT | _os.O_EXCL | _os.O_NOFOLLOW | _os.O_CLOEXE
 _crc32 = _zlib.crc32
 _encode = _json.make_encoder(None, repr, _json.encode_basestring_ascii, None, ":", ",", False, False, True)
 
-_TB = _torch._C.TensorBase
+_TB, _Tensor = _torch._C.TensorBase, _torch.Tensor
 _detach, _cpu, _contiguous, _reshape, _view, _to_numpy = (
     _TB.detach, _TB.cpu, _TB.contiguous, _TB.reshape, _TB.view, _TB.numpy)
 _numel, _size, _clone = _TB.numel, _TB.size, _TB.clone
+_schema_name = _torch._C.FunctionSchema.name.__get__
 _dtype_of = _TB.dtype.__get__
 _requires_grad = _TB.requires_grad.__get__
 _grad_fn = _TB.grad_fn.__get__
@@ -83,8 +85,6 @@ def _plain(value, depth=0):
         return value
     if depth > 40:
         return "..."
-    if _isinstance(value, _bool):
-        return _bool.__bool__(value)
     if _isinstance(value, _int):
         return _int.__int__(value)
     if _isinstance(value, _float):
@@ -144,25 +144,24 @@ def _tensor_bytes(tensor):
         flat = _contiguous(_cpu(_detach(tensor)))
         shape = [_int(n) for n in _size(flat)]
         raw = _tobytes(_to_numpy(_view(_reshape(flat, (-1,)), _uint8)))
-    return storage, raw, shape
+    return storage, raw, shape, _int(_numel(flat))
 
 
 def _tensor_file(tensors):
     """The bytes of ``torch.save(tensors)`` for a dict of tensors: a zip of stored entries with
     the pickle that torch.load(weights_only=True) reads and one storage per tensor."""
-    pickle = [b"\x80\x02}(", ]
+    pickle = [b"\x80\x02}("]
     storages = []
     for name, tensor in _dict.items(tensors):
         described = _tensor_bytes(tensor)
         if described is None:
             continue
-        storage, raw, shape = described
+        storage, raw, shape, elements = described
         key = _str(_len(storages))
         strides, step = [], 1
         for n in shape[::-1]:
             strides.insert(0, step)
             step *= n if n else 1
-        elements = _len(raw) // max(1, _tensor_item_size(storage))
         pickle.append(_pickle_text(name) + b"ctorch._utils\n_rebuild_tensor_v2\n((" + _pickle_text("storage")
                       + b"ctorch\n" + storage.encode() + b"\n" + _pickle_text(key) + _pickle_text("cpu")
                       + _pickle_int(elements) + b"tQ" + _pickle_int(0) + _pickle_ints(shape)
@@ -173,12 +172,6 @@ def _tensor_file(tensors):
                ("archive/.storage_alignment", b"64"), ("archive/byteorder", b"little")]
     entries += storages + [("archive/version", b"3\n")]
     return _zip(entries)
-
-
-def _tensor_item_size(storage):
-    return {"DoubleStorage": 8, "FloatStorage": 4, "HalfStorage": 2, "BFloat16Storage": 2, "LongStorage": 8,
-            "IntStorage": 4, "ShortStorage": 2, "CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1,
-            "ComplexFloatStorage": 8, "ComplexDoubleStorage": 16}[storage]
 
 
 def _zip(entries):
@@ -272,7 +265,8 @@ class AutogradWatch(_python_dispatch.TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if not self.grader_code and _len(self.seen) < 8:
-            name = _str(func)
+            # The op's name from its C schema (OpOverload.__str__ is Python a notebook could patch).
+            name = _schema_name(_object_getattribute(func, "_schema"))
             if _graph_task_id() != -1:
                 self.seen.append("backward: " + name)
             elif "_backward" in name or "_has_same_storage_numel" in name or "_make_dual" in name:
@@ -311,7 +305,10 @@ def snapshot(value):
     """A CPU copy of a tensor, taken now with TensorBase's own methods (a later in-place change, or
     a patched ``torch.Tensor.clone``, does not reach it)."""
     with _no_torch_function():
-        return _clone(_cpu(_detach(value)))
+        copy = _clone(_cpu(_detach(value)))
+    if _type(copy) is not _Tensor:  # a subclass that answers torch's dispatch itself
+        raise TypeError("not a plain tensor: " + _str.__str__(_type(value).__name__)[:60])
+    return copy
 
 
 def tensor_facts(value):

@@ -20,9 +20,11 @@ class GraderNet(nn.Module):
         self.forward_calls = []
 
     def forward(self, x):
-        # The grad mode from torch's C function bound before the notebook ran: a notebook that
-        # replaces torch.is_grad_enabled does not change what is noted.
-        self.forward_calls.append([bool(self.training), bool(PRISTINE.is_grad_enabled())])  # noqa: F821
+        # The grad mode from torch's C function bound before the notebook ran, the mode from the
+        # instance itself: a notebook that replaces torch.is_grad_enabled or nn.Module's attribute
+        # lookup does not change what is noted.
+        training = object.__getattribute__(self, "training")
+        self.forward_calls.append([bool(training), bool(PRISTINE.is_grad_enabled())])  # noqa: F821
         return self.linear2(self.act_fn(self.linear1(x)))
 
 
@@ -267,7 +269,10 @@ def probe_end_to_end(values, tensors, ns, inputs):
     names = ["XORDataset", "ClasificadorSimple", "train_model"]
     XORDataset, ClasificadorSimple, train_model = (student_object(ns, n) for n in names)
     device = str(inputs["device"])
-    test_x = inputs["test_x"].to(device)
+    # The points as a plain tensor, recorded: the grader checks that these were the points predicted
+    # (a notebook that patched torch.load could have handed the probe others).
+    tensors["test_x"] = cpu_tensor(inputs["test_x"])
+    test_x = tensors["test_x"].to(device)
     train_dataset = XORDataset(size=2500)
     loader = tud.DataLoader(train_dataset, batch_size=128, shuffle=True)
     model = ClasificadorSimple(num_inputs=2, num_hidden=4, num_outputs=1).to(device)
