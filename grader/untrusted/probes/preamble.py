@@ -175,16 +175,20 @@ def _tensor_file(tensors):
 
 
 def _zip(entries):
-    """A zip archive of stored (uncompressed) entries, written by hand."""
+    """A zip archive of stored (uncompressed) entries, written by hand, each entry's data at a
+    multiple of 64 bytes as torch.save places it (a padding extra field, as torch's writer adds),
+    so that it can also be memory-mapped."""
     body, directory = [], []
     offset = 0
     for name, data in entries:
         encoded = name.encode("ascii")
         crc = _crc32(data)
+        padding = -(offset + 30 + _len(encoded) + 4) % 64
+        extra = b"FB" + _u16(padding) + b"Z" * padding
         common = _u16(20) + _u16(0) + _u16(0) + _u16(0) + _u16(0x21) + _u32(crc) + _u32(_len(data)) \
-            + _u32(_len(data)) + _u16(_len(encoded)) + _u16(0)
-        header = b"PK\x03\x04" + common + encoded
-        directory.append(b"PK\x01\x02" + _u16(20) + common + _u16(0) + _u16(0) + _u16(0) + _u32(0)
+            + _u32(_len(data)) + _u16(_len(encoded))
+        header = b"PK\x03\x04" + common + _u16(_len(extra)) + encoded + extra
+        directory.append(b"PK\x01\x02" + _u16(20) + common + _u16(0) + _u16(0) + _u16(0) + _u16(0) + _u32(0)
                          + _u32(offset) + encoded)
         body += [header, data]
         offset += _len(header) + _len(data)
