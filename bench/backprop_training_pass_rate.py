@@ -20,7 +20,7 @@ from grader.assignments import get_assignment
 from grader.trusted.artifacts import Artifact
 from grader.trusted.judges import backprop as judge
 from grader.trusted.reference import load_reference
-from grader.untrusted.probes import probe_source
+from grader.untrusted.probes import in_process_tools, probe_source
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     ref = load_reference(get_assignment("backprop").reference)
-    probes: dict = {"__name__": "grader_probe"}
+    probes: dict = {"__name__": "grader_probe", "PRISTINE": in_process_tools()}
     exec(compile(probe_source("backprop"), "<grader-probe>", "exec"), probes)
     accuracies, seconds = [], []
     for seed in range(args.first, args.first + args.seeds):

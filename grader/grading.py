@@ -122,6 +122,8 @@ async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assign
                 artifacts[name] = (load_artifact(out_dir, name) if outcome.status == "ok"
                                    else Artifact(name, problem="memory" if outcome.ending == "memory"
                                                  else outcome.status))
+        # The notebook's code, as read here, for what judges find in it themselves (autograd).
+        prepared.hidden["notebook_code"] = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
         verdicts = prepared.judge.judge(artifacts, prepared.inputs, prepared.hidden, prepared.answers,
                                         kernel.run.cell_index)
     checks = _score(assignment.name, verdicts)

@@ -12,7 +12,7 @@ from grader.assignments import get_assignment
 from grader.trusted.artifacts import Artifact
 from grader.trusted.judges import backprop as judge
 from grader.trusted.reference import load_reference
-from grader.untrusted.probes import probe_source
+from grader.untrusted.probes import in_process_tools, probe_source
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_same_seed_same_inputs_other_seed_other_inputs():
 
 def train_in_process(namespace: dict, seed: int):
     """The kernel's training probe, run here on functions defined in ``namespace``."""
-    probes: dict = {"__name__": "grader_probe"}
+    probes: dict = {"__name__": "grader_probe", "PRISTINE": in_process_tools()}
     exec(compile(probe_source("backprop"), "<grader-probe>", "exec"), probes)
     inputs, hidden = judge.draw_inputs(seed, "cpu")
     values, tensors = {}, {}

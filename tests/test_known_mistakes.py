@@ -19,7 +19,7 @@ from grader.trusted.judges import backprop, xor
 from grader.trusted.judges import xor_mistakes as known
 from grader.trusted.judges.mistakes import Mistake, Table, diagnose
 from grader.trusted.results import Message
-from grader.untrusted.probes import probe_source
+from grader.untrusted.probes import in_process_tools, probe_source
 
 SEEDS = (0, 1, 2, 1234)
 
@@ -194,7 +194,7 @@ def eval_model(model, data_loader):
 def _device_messages(cells: str) -> dict[str, list[str]]:
     """The device_moves probe run here on the functions ``cells`` define, then the judge's
     reading of what it recorded."""
-    probes: dict = {"__name__": "grader_probe"}
+    probes: dict = {"__name__": "grader_probe", "PRISTINE": in_process_tools()}
     exec(compile(probe_source("xor"), "<grader-probe>", "exec"), probes)
     inputs, _ = xor.draw_inputs(3, "cpu")
     namespace = {"torch": torch, "device": torch.device("cpu"), "dispositivo": torch.device("cpu")}

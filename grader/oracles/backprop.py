@@ -4,8 +4,8 @@
 # while another function is judged, so the kernel never receives the solution.
 import torch
 
-# Kept when this code is loaded, so that the grader's own autograd calls are not mistaken for
-# the student's when the probes watch torch.autograd.grad.
+# Bound when this code is loaded: in the kernel, a notebook that replaces torch.autograd.grad
+# afterwards does not change the oracles.
 _AUTOGRAD_GRAD = torch.autograd.grad
 
 

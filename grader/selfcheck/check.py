@@ -125,6 +125,11 @@ def run_checks(*parts: str, namespace: dict[str, Any] | None = None, seed: int |
     device, notes = _device(namespace)
     inputs, hidden, expected = answers.load(assignment, seed)
     inputs = dict(inputs, device=device)
+    # What the judges read of the code itself (autograd used): here, the cells this kernel ran, as
+    # IPython keeps them; grade submit reads the notebook's cells.
+    history = namespace.get("In")
+    hidden = dict(hidden, notebook_code=[str(c) for c in history if isinstance(c, str)]
+                  if isinstance(history, list) else [])
     judge = judge_for(assignment)
     skipped = {probe for probe, tag in TRAINING[assignment].items() if tag not in tags}
     with tempfile.TemporaryDirectory(prefix="grader-check-") as folder:

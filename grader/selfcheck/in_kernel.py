@@ -3,9 +3,10 @@ them in a sandboxed one: the same probe sources (grader/untrusted/probes/), ente
 same ``main(namespace, name, inputs_path, out_dir)``, writing the same records (``<name>.json``,
 ``<name>.pt``) that ``grader.trusted.artifacts.load_artifact`` reads back.
 
-``probe_globals`` is the one adapter between the two: it gives the probe source what the
-kernel's preamble (grader.untrusted.runner) gives it there. Nothing here needs protecting, so it
-hands over the functions as they are.
+``probe_globals`` is the one adapter between the two: it gives the probe source the tools the
+kernel's preamble (grader/untrusted/probes/preamble.py) gives it there, made in this process
+without the audit hook that would stay here for good. Nothing here needs protecting: the
+student's own process, on the student's own machine.
 
 Around the probes, this process is made to look like the grading kernel (one torch thread,
 matplotlib's non-interactive backend, where inline plotting would show and close the figures the
@@ -14,24 +15,17 @@ probe looks at) and then put back as it was (threads, backend, random state).
 
 from __future__ import annotations
 
-import builtins
 import contextlib
-import json
-import types
 from pathlib import Path
 from typing import Any, Iterator
 
 from grader.trusted.artifacts import Artifact, load_artifact
-from grader.untrusted.probes import probe_source
+from grader.untrusted.probes import in_process_tools, probe_source
 
 
-def probe_globals() -> dict[str, Any]:
-    """The globals a probe source runs with: what runner._preamble and runner.run_probe provide."""
-    import torch
-
-    pristine = types.SimpleNamespace(save=torch.save, load=torch.load, dump=json.dump, open=builtins.open,
-                                     exec=builtins.exec, compile=builtins.compile)
-    return {"__name__": "__grader_probe__", "PRISTINE": pristine}
+def probe_globals(exchange: Path) -> dict[str, Any]:
+    """The globals a probe source runs with, its records written into folders of ``exchange``."""
+    return {"__name__": "__grader_probe__", "PRISTINE": in_process_tools(str(exchange))}
 
 
 @contextlib.contextmanager
@@ -88,11 +82,12 @@ def run_probes(assignment: str, names: list[str], namespace: dict[str, Any], inp
         for name in names:
             out_dir = folder / f"probe-{name}"
             out_dir.mkdir()
-            probe = probe_globals()
+            probe = probe_globals(folder)
             exec(code, probe)
             began = time.monotonic()
             try:
-                probe["main"](namespace, name, str(inputs_path), str(out_dir))
+                # The preamble's writer opens a probe's folder by its name below the exchange folder.
+                probe["main"](namespace, name, str(inputs_path), out_dir.name)
             except Exception:  # as grade submit takes a probe cell that raised: nothing came back
                 artifacts[name] = Artifact(name, problem="error")
             else:

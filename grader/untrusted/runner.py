@@ -8,9 +8,11 @@ the kernel says about a cell, and how a kernel ended, is kept as plain data for 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import re
 import secrets
+import shutil
 import signal
 import time
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from grader.untrusted import sandbox
+from grader.untrusted.probes import preamble_source
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _MAX_ERROR_TEXT = 3000
@@ -106,9 +109,19 @@ _PASSED_ENVIRONMENT = ("PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "LANG", "LAN
 _PASSED_PREFIXES = ("LC_", "NVIDIA_")
 
 
-def kernel_environment(threads: int) -> dict[str, str]:
+def kernel_environment(threads: int, home: Path | None = None) -> dict[str, str]:
+    """The kernel's environment. With ``home`` (a folder made empty for this kernel), that is its
+    HOME and where IPython, Jupyter and matplotlib look for configuration and startup files, so
+    that nothing a previous kernel wrote there runs before the grader's preamble; Python's user
+    site and the working directory are not on its path."""
     env = {k: v for k, v in os.environ.items() if k in _PASSED_ENVIRONMENT or k.startswith(_PASSED_PREFIXES)}
+    if home is not None:
+        env.update({"HOME": str(home), "IPYTHONDIR": str(home / ".ipython"),
+                    "JUPYTER_CONFIG_DIR": str(home / ".jupyter"), "JUPYTER_DATA_DIR": str(home / ".local/share/jupyter"),
+                    "MPLCONFIGDIR": str(home / "matplotlib")})
     env.update({
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONSAFEPATH": "1",
         "OMP_NUM_THREADS": str(threads),
         "MKL_NUM_THREADS": str(threads),
         "MPLBACKEND": "agg",
@@ -119,23 +132,28 @@ def kernel_environment(threads: int) -> dict[str, str]:
     return env
 
 
-def _preamble(threads: int, seed: int, token: str) -> str:
-    # Runs before any student code: keeps the functions that probes write artifacts with under a
-    # name drawn for this grading, so that a notebook that replaces `torch.save` or `open` does
-    # not change what the probes write. The notebook's own cells run seeded too.
-    return (
-        "import builtins as _b, json as _j, os as _o, sys as _s, types as _t, torch as _torch\n"
-        f"_m = _t.ModuleType({token!r})\n"
-        "_m.save, _m.load, _m.dump, _m.open = _torch.save, _torch.load, _j.dump, _b.open\n"
-        "_m.exec, _m.compile = _b.exec, _b.compile\n"
-        f"_s.modules[{token!r}] = _m\n"
-        f"_torch.set_num_threads({threads})\n"
-        f"_torch.manual_seed({seed})\n"
-        # Plain tracebacks: IPython's richer ones take seconds for a deep recursion, and nobody reads
-        # the kernel's own rendering (the grader keeps the error's name, text and frames).
-        "get_ipython().run_line_magic('xmode', 'Plain')\n"
-        "del _b, _j, _o, _s, _t, _torch, _m\n"
-    )
+def _preamble(threads: int, seed: int, token: str, exchange: Path | None) -> str:
+    """The first cell of every kernel, run before any student code: it runs the grader's
+    kernel-side keeper (probes/preamble.py) in a namespace of its own, with a copy of the builtins
+    as they are then; the keeper prints "grader-ready" once it is in place."""
+    settings = {"threads": threads, "seed": seed, "token": token, "exchange": str(exchange) if exchange else None,
+                "ipython": True}
+    return (f"(lambda b: b.exec(b.compile({preamble_source()!r}, '<grader-preamble>', 'exec'), {{'__builtins__': "
+            f"dict(b.__dict__), '__name__': '__grader_preamble__', 'SETTINGS': {settings!r}}}))"
+            "(__import__('builtins'))\n")
+
+
+def _ready(cell: nbformat.NotebookNode) -> bool:
+    """Whether the preamble said it is in place (trusted: no student code had run in this kernel)."""
+    return any(output.get("output_type") == "stream" and "grader-ready" in output.get("text", "")
+               for output in cell.get("outputs", []))
+
+
+def _probe_call(token: str, name: str, folder: str, source_file: str) -> str:
+    """A probe cell that looks up no name at all: reading a lambda's ``__code__`` is an audit event,
+    and the keeper's audit hook runs the probe named in the lambda's default. The probes' source is
+    a file of the grader's in the exchange folder, not text in the cell."""
+    return f"if (lambda grader_probe=({token!r}, {name!r}, {folder!r}, {source_file!r}): 0).__code__:\n    pass\n"
 
 
 def _content_bytes(content) -> int:
@@ -185,11 +203,17 @@ class KernelSession:
 
     def __init__(self, notebook: nbformat.NotebookNode, job: Path, limits: Limits, seed: int,
                  isolation: sandbox.Isolation, exchange: Path | None = None, sockets: Path | None = None):
-        """``job`` is a folder prepared by ``sandbox.prepare_job``; the kernel runs in job/work.
+        """``job`` is a folder prepared by ``sandbox.prepare_job``; the kernel runs in a folder of
+        its own below it, with a HOME of its own, both empty when it starts and removed after.
         ``exchange`` is the grader's folder for probe inputs and outputs, shared with the kernel;
         ``sockets`` holds the kernel's sockets and connection file (job/ipc unless given)."""
         self.exchange = exchange
         self.sockets = sockets or job / "ipc"
+        self.token = "_grader_" + secrets.token_hex(8)
+        # Each kernel starts in folders of its own, made empty: no file a previous kernel of this
+        # grading wrote (an IPython startup file, a module shadowing torch) is there to run first.
+        self.own = job / f"kernel-{self.token[len('_grader_'):]}"
+        self.work, self.home = self.own / "work", self.own / "home"
         self.notebook = notebook
         self.limits = limits
         self.seed = seed
@@ -202,7 +226,7 @@ class KernelSession:
             allow_errors=True,
             record_timing=False,
             shutdown_kernel="immediate",
-            resources={"metadata": {"path": str(job / "work")}},
+            resources={"metadata": {"path": str(self.work)}},
             kernel_manager_class=SandboxedKernelManager,
         )
         self.job = job
@@ -220,7 +244,6 @@ class KernelSession:
         # A signal would reach the sandbox's launcher, not the kernel: ask the kernel to interrupt
         # itself over its control channel instead.
         self.client.km.kernel_spec.interrupt_mode = "message"
-        self.token = "_grader_" + secrets.token_hex(8)
         self.output_bytes: dict[int, int] = {}
         self.truncated_cells: list[int] = []
         self.client.output = self._capped_output(self.client.output)
@@ -251,10 +274,14 @@ class KernelSession:
         return output
 
     async def __aenter__(self) -> "KernelSession":
+        self.own.mkdir()  # the grader's: the kernel cannot swap its two folders for links
+        for folder in (self.work, self.home):
+            folder.mkdir()
+            sandbox.hand_over(folder, self.isolation)
         self.cgroup = sandbox.Cell(self.isolation, self.limits)
         wrapper = self.cgroup.enter_command() + sandbox.rlimit_command(self.limits)
         if self.isolation.mode == "bubblewrap":
-            wrapper += sandbox.bubblewrap_command(self.job, self.job / "work", self.job / "home", self.limits.disk_mb,
+            wrapper += sandbox.bubblewrap_command(self.job, self.work, self.home, self.limits.disk_mb,
                                                   shared=tuple(f for f in (self.exchange, self.sockets)
                                                                if f is not None and not f.is_relative_to(self.job)))
         self.client.km.wrapper = wrapper
@@ -262,21 +289,22 @@ class KernelSession:
         # The kernel's own stderr (its log, a crash report) goes to a file, not to our terminal.
         self._log_handle = open(self.log, "wb")
         self._kernel_context = self.client.async_setup_kernel(
-            env=kernel_environment(self.limits.torch_threads), stdout=self._log_handle,
+            env=kernel_environment(self.limits.torch_threads, self.home), stdout=self._log_handle,
             stderr=self._log_handle,
         )
         try:
             await self._kernel_context.__aenter__()
             # The preamble imports torch, which takes seconds on a loaded machine: its time limit
             # is not the notebook's cells'.
-            _, status = await self._run_source(
-                _preamble(self.limits.torch_threads, self.seed, self.token), max(self.limits.cell_timeout_s, 120)
-            )
-            if status != "finished":
+            cell, status = await self._run_source(
+                _preamble(self.limits.torch_threads, self.seed, self.token, self.exchange),
+                max(self.limits.cell_timeout_s, 120))
+            if status != "finished" or not _ready(cell):
                 raise RuntimeError(f"the kernel did not run the grader's preamble ({status} {self.ending})")
         except BaseException:
             self._log_handle.close()
             self.cgroup.close()
+            shutil.rmtree(self.own, ignore_errors=True)
             raise
         return self
 
@@ -288,6 +316,8 @@ class KernelSession:
             if self.cgroup is not None:
                 self.memory_limit_hit = self.cgroup.hit_memory_limit()
                 self.cgroup.close()
+            # Its processes are gone: what it wrote goes too, and frees the job folder's space.
+            shutil.rmtree(self.own, ignore_errors=True)
 
     async def _execute(self, cell: nbformat.NotebookNode, index: int, timeout: float,
                        store_history: bool = True) -> str:
@@ -384,13 +414,14 @@ class KernelSession:
     async def run_probe(self, probe_source: str, name: str, inputs: Path, out_dir: Path,
                         timeout: float | None = None) -> CellOutcome:
         """Run one probe in its own cell, for at most ``timeout`` seconds (and the probes' own
-        limit); it writes its artifacts into ``out_dir``."""
-        call = (
-            f"__grader_probe = {{'__name__': '__grader_probe__', 'PRISTINE': __import__('sys').modules[{self.token!r}]}}\n"
-            f"__grader_probe['PRISTINE'].exec(__grader_probe['PRISTINE'].compile({probe_source!r}, '<grader-probe>', 'exec'), __grader_probe)\n"
-            f"__grader_probe['main'](globals(), {name!r}, {str(inputs)!r}, {str(out_dir)!r})\n"
-            "del __grader_probe\n"
-        )
+        limit); it reads ``inputs`` (the exchange folder's inputs.pt) and
+        writes its artifacts into ``out_dir`` (a folder of the exchange folder)."""
+        if self.exchange is None or inputs != self.exchange / "inputs.pt" or out_dir.parent != self.exchange:
+            raise ValueError("probes read and write only in the exchange folder")
+        source_file = self.exchange / f"probes-{hashlib.sha256(probe_source.encode()).hexdigest()[:16]}.py"
+        if not source_file.exists():
+            source_file.write_text(probe_source, "utf-8")
+        call = _probe_call(self.token, name, out_dir.name, source_file.name)
         began = time.monotonic()
         cell, status = await self._run_source(call, min(self.limits.probe_timeout_s, timeout or float("inf")))
         outcome = _outcome(-1, cell, status, self.ending)

@@ -11,7 +11,8 @@ import torch
 
 from grader.oracles.backprop import ORACLES, network_loss
 from grader.trusted.artifacts import Artifact
-from grader.trusted.compare import FLOAT64, Mismatch, Tolerance, compare, shape_text
+from grader.trusted.judges.autograd_code import autograd_in_code
+from grader.trusted.compare import FLOAT64, Tolerance, compare, shape_text
 from grader.trusted.judges.draws import Draw
 from grader.trusted.judges.evidence import error_messages, exception_messages, mismatch_message
 from grader.trusted.judges.mistakes import Mistake, Table, diagnose
@@ -200,19 +201,28 @@ def finite_differences(params: dict[str, torch.Tensor], x: torch.Tensor, y: torc
 
 def judge(artifacts: dict[str, Artifact], inputs: dict[str, Any], hidden: dict[str, Any],
           answers: dict[str, Any], cell_of: CellOf) -> list[Verdict]:
+    """``hidden["notebook_code"]``, the notebook's code cells as the grader read them, is where the
+    judge looks for autograd itself (see autograd_code)."""
+    static = autograd_in_code(hidden.get("notebook_code", ()), FUNCTIONS)
+    # The probe's own observation can only add to what the code shows, never clear it.
+    autograd = {name: bool(static[name]) or artifacts[name].values.get("autograd") is True for name in FUNCTIONS}
+    autograd["backprop_training"] = bool(static["backprop"]) or \
+        artifacts["backprop_training"].values.get("autograd") is True
     judged: list[tuple[str, Verdict]] = []
     for name in FUNCTIONS[:-2]:
         judged.append((name, _judge_function(name, f"{name}_matches_reference", artifacts[name], inputs,
-                                             answers, cell_of, parts=("out",))))
+                                             answers, cell_of, parts=("out",), autograd=autograd[name])))
     for check, part in (("layer_gradients_weight_gradient", "dW"), ("layer_gradients_bias_gradient", "db")):
         judged.append(("layer_gradients", _judge_function("layer_gradients", check, artifacts["layer_gradients"],
-                                                          inputs, answers, cell_of, parts=(part,))))
+                                                          inputs, answers, cell_of, parts=(part,),
+                                                          autograd=autograd["layer_gradients"])))
     failed_helpers = sorted({function for function, verdict in judged if not verdict.passed},
                             key=FUNCTIONS.index)
     verdicts = [verdict for _, verdict in judged]
     verdicts += _judge_backprop(artifacts["backprop"], artifacts["backprop_own_helpers"], inputs, answers, cell_of,
-                                failed_helpers)
-    verdicts.append(_judge_training(artifacts["backprop_training"], inputs, hidden, cell_of))
+                                failed_helpers, autograd["backprop"])
+    verdicts.append(_judge_training(artifacts["backprop_training"], inputs, hidden, cell_of,
+                                    autograd["backprop_training"]))
     return verdicts
 
 
@@ -253,7 +263,7 @@ def _student_parts(name: str, artifact: Artifact, key: str, outcome: dict) -> tu
 
 
 def _judge_function(name: str, check: str, artifact: Artifact, inputs, answers, cell_of: CellOf,
-                    parts: tuple[str, ...]) -> Verdict:
+                    parts: tuple[str, ...], autograd: bool = False) -> Verdict:
     """Every case of ``name`` against the reference, reporting the first that fails."""
     if not artifact.ok:
         return Verdict(check, False, error_messages(artifact, name, cell_of), _stability_advice(name, artifact, inputs))
@@ -266,7 +276,7 @@ def _judge_function(name: str, check: str, artifact: Artifact, inputs, answers, 
         if problem:
             failures.append(problem)
     messages: list[Message] = []
-    if artifact.values.get("autograd") is True:
+    if autograd:
         messages.append(Message("uses_autograd", {"function": name}))
     messages += _first_failure(name, failures, len(cases))
     return Verdict(check, not messages, messages, _stability_advice(name, artifact, inputs))
@@ -423,7 +433,7 @@ def _backprop_with(params, x, y, prime) -> dict[str, torch.Tensor]:
 # ---------------------------------------------------------------- backprop and its training
 
 def _judge_backprop(artifact: Artifact, own: Artifact, inputs, answers, cell_of: CellOf,
-                    failed_helpers: list[str]) -> list[Verdict]:
+                    failed_helpers: list[str], uses_autograd: bool = False) -> list[Verdict]:
     names = ("backprop_gradient_keys_and_shapes", "backprop_matches_reference",
              "backprop_matches_finite_differences")
     advice = _stability_advice("backprop", artifact, inputs)
@@ -448,7 +458,7 @@ def _judge_backprop(artifact: Artifact, own: Artifact, inputs, answers, cell_of:
                                 PARAMETERS, cell_of, tolerance=FINITE_DIFFERENCES)
         if numeric:
             fd_fail.append(numeric)
-    autograd = [Message("uses_autograd", {"function": "backprop"})] if artifact.values.get("autograd") is True else []
+    autograd = [Message("uses_autograd", {"function": "backprop"})] if uses_autograd else []
 
     def verdict(name: str, failures: list[list[Message]], extra: list[Message]) -> Verdict:
         messages = autograd + _first_failure("backprop", failures, len(cases))
@@ -533,12 +543,12 @@ def _own_helpers_advice(artifact: Artifact, answers, failed_helpers: list[str]) 
     return [Message("advice.own_helpers_differ")]
 
 
-def _judge_training(artifact: Artifact, inputs, hidden, cell_of: CellOf) -> Verdict:
+def _judge_training(artifact: Artifact, inputs, hidden, cell_of: CellOf, uses_autograd: bool = False) -> Verdict:
     name = "backprop_training_reaches_accuracy"
     if not artifact.ok:
         return Verdict(name, False, error_messages(artifact, "backprop", cell_of))
     messages: list[Message] = []
-    if artifact.values.get("autograd") is True:
+    if uses_autograd:
         messages.append(Message("uses_autograd", {"function": "backprop"}))
     problem = artifact.values.get("problem")
     if isinstance(problem, dict):

@@ -9,13 +9,14 @@ _MAX_PARTS = 16
 
 
 @contextlib.contextmanager
-def grader_helpers(ns, judged):
-    """The notebook's other exercise functions replaced by the oracles while ``judged`` runs."""
+def grader_helpers(ns, judged, watch):
+    """The notebook's other exercise functions replaced by the oracles while ``judged`` runs; while
+    an oracle runs (it uses autograd, as the grader's own code), ``watch`` notes nothing."""
     saved = {}
     for name, oracle in ORACLES.items():  # noqa: F821 (from the oracles)
         if name != judged:
             saved[name] = ns.get(name, _ABSENT)
-            ns[name] = oracle
+            ns[name] = _grader_code(oracle, watch)
     try:
         yield
     finally:
@@ -26,29 +27,41 @@ def grader_helpers(ns, judged):
                 ns[name] = value
 
 
-@contextlib.contextmanager
-def watching_autograd(seen):
-    """Notes in ``seen`` any use of autograd (torch.func and Tensor.backward go through these)."""
-    saved = torch.autograd.grad, torch.autograd.backward
+def _grader_code(oracle, watch):
+    def helper(*args, **kwargs):
+        watch.grader_code += 1
+        try:
+            return oracle(*args, **kwargs)
+        finally:
+            watch.grader_code -= 1
+    helper.__name__ = oracle.__name__.replace("oracle_", "")
+    return helper
 
-    def grad(*args, **kwargs):
-        seen["autograd"] = True
-        return saved[0](*args, **kwargs)
 
-    def backward(*args, **kwargs):
-        seen["autograd"] = True
-        return saved[1](*args, **kwargs)
+def _carries_history(result):
+    """Whether a result's tensors carry autograd history: the inputs never require grad, so only
+    code that asked for autograd can return one that does."""
+    parts = list(result.values())[:_MAX_PARTS] if isinstance(result, dict) else \
+        list(result)[:_MAX_PARTS] if isinstance(result, (tuple, list)) else [result]
+    for part in parts:
+        if isinstance(part, PRISTINE.TensorBase):  # noqa: F821
+            facts = PRISTINE.tensor_facts(part)  # noqa: F821
+            if facts["requires_grad"] or facts["grad_fn"]:
+                return True
+    return False
 
-    torch.autograd.grad, torch.autograd.backward = grad, backward
-    try:
-        yield
-    finally:
-        torch.autograd.grad, torch.autograd.backward = saved
+
+def _autograd_seen(values, watch, history):
+    """What the probe saw of autograd, from a dispatch mode it entered itself and the results'
+    history (the grader also reads the function's code: see the judge)."""
+    evidence = list(watch.seen) + (["a result carries autograd history"] if history else [])
+    values["autograd"] = values.get("autograd", False) or bool(evidence)
+    values["autograd_evidence"] = (values.get("autograd_evidence") or []) + evidence[:4]
 
 
 def as_cpu_tensor(value):
-    if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu").clone()
+    if isinstance(value, PRISTINE.TensorBase):  # noqa: F821 (the keeper's, see common.py)
+        return PRISTINE.snapshot(value)  # noqa: F821
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return torch.tensor(float(value), dtype=torch.float64)
     if type(value).__module__ == "numpy" and hasattr(value, "shape"):
@@ -95,15 +108,17 @@ def _changed(before, after):
 def call_cases(values, tensors, ns, name, cases, prefix, substitute=True):
     """Call the student's ``name`` on each case; a case that raises does not stop the others."""
     function = student_object(ns, name)  # noqa: F821 (common.py)
-    outcomes, seen = [], {}
+    outcomes, history = [], False
+    watch = PRISTINE.AutogradWatch()  # noqa: F821
     for index, arguments in enumerate(cases):
         outcome = {}
         given = [_copy(a) for a in arguments]
         began = time.perf_counter()
         try:
-            helpers = grader_helpers(ns, name) if substitute else contextlib.nullcontext()
-            with helpers, watching_autograd(seen):
-                result = function(*given)
+            helpers = grader_helpers(ns, name, watch) if substitute else contextlib.nullcontext()
+            with helpers:
+                result = PRISTINE.watched_call(watch, function, *given)  # noqa: F821
+            history = history or _carries_history(result)
             outcome["result"] = record_result(tensors, f"{prefix}{index}", result)
         except ProbeTimeout:  # noqa: F821 (common.py): the whole probe is out of time
             raise
@@ -113,7 +128,7 @@ def call_cases(values, tensors, ns, name, cases, prefix, substitute=True):
         outcome["changed_inputs"] = [i for i, (a, g) in enumerate(zip(arguments, given)) if _changed(a, g)]
         outcomes.append(outcome)
     values[prefix] = outcomes
-    values["autograd"] = values.get("autograd", False) or bool(seen)
+    _autograd_seen(values, watch, history)
 
 
 def probe_function(name):
@@ -137,18 +152,20 @@ def probe_backprop_training(values, tensors, ns, inputs):
     params = {k: v.clone() for k, v in train["init"].items()}
     x, y = train["x"], train["y"]
     step = float(train["lr"]) / len(x)
-    seen = {}
+    watch, history = PRISTINE.AutogradWatch(), False  # noqa: F821
     values["epochs_done"] = 0
-    with grader_helpers(ns, "backprop"), watching_autograd(seen):
+    with grader_helpers(ns, "backprop", watch):
         for epoch in range(int(train["epochs"])):
-            grads = backprop({k: v.clone() for k, v in params.items()}, x.clone(), y.clone())
+            grads = PRISTINE.watched_call(watch, backprop, {k: v.clone() for k, v in params.items()},  # noqa: F821
+                                          x.clone(), y.clone())
+            history = history or _carries_history(grads)
             problem = _gradient_problem(grads, params)
             if problem:
                 values["problem"] = dict(problem, epoch=epoch)
                 break
             params = {k: params[k] - step * torch.as_tensor(grads[k]).to(params[k].dtype) for k in params}
             values["epochs_done"] = epoch + 1
-    values["autograd"] = bool(seen)
+    _autograd_seen(values, watch, history)
     for name, value in params.items():
         tensors["final." + name] = value.clone()
 

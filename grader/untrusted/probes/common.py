@@ -1,6 +1,8 @@
-# Executed inside the student's kernel, before the assignment's probes (see __init__.py).
-# Everything a probe learns goes to files in the artifact folder: JSON for plain values,
-# torch.save for tensors. The grader's own process reads and judges them.
+# Executed inside the student's kernel, before the assignment's probes (see __init__.py), by the
+# keeper that the preamble left there (preamble.py): with globals of its own, builtins as they were
+# before the notebook ran, and PRISTINE, the keeper's tools. Everything a probe learns goes to files
+# in the artifact folder, written by the keeper: JSON for plain values, torch.save's format for
+# tensors. The grader's own process reads and judges them.
 import contextlib
 import io
 import json
@@ -63,7 +65,7 @@ def plain(value):
 
 
 def cpu_tensor(value):
-    return value.detach().to("cpu").clone() if isinstance(value, torch.Tensor) else None
+    return PRISTINE.snapshot(value) if isinstance(value, PRISTINE.TensorBase) else None  # noqa: F821
 
 
 def run_probe(out_dir, name, seed, probe, *args):
@@ -85,15 +87,8 @@ def run_probe(out_dir, name, seed, probe, *args):
         signal.signal(signal.SIGALRM, previous)
     record["values"] = plain(values)
     record["stdout"] = stdout.getvalue()[-_MAX_TEXT:]
-    tensors = {k: v for k, v in tensors.items() if isinstance(v, torch.Tensor)}
-    # PRISTINE holds torch.save, json.dump and open as they were before the notebook ran.
-    try:
-        PRISTINE.save(tensors, os.path.join(out_dir, name + ".pt"))  # noqa: F821
-    except Exception as exc:
-        record["ok"] = False
-        record["error"] = describe_exception(exc)
-    with PRISTINE.open(os.path.join(out_dir, name + ".json"), "w", encoding="utf-8") as handle:  # noqa: F821
-        PRISTINE.dump(record, handle)  # noqa: F821
+    tensors = {str(k): v for k, v in tensors.items() if isinstance(v, PRISTINE.TensorBase)}  # noqa: F821
+    PRISTINE.write_record(out_dir, name, record, tensors)  # noqa: F821
 
 
 def student_object(namespace, name):
@@ -103,7 +98,8 @@ def student_object(namespace, name):
 
 
 def main(ns, name, inputs_path, out_dir):
-    """Entry point of a probe cell: run the assignment's probe ``name`` (from its PROBES)."""
+    """Entry point of a probe cell: run the assignment's probe ``name`` (from its PROBES) on the
+    notebook's namespace ``ns``; ``out_dir`` is the probe's folder as the keeper opens it."""
     global _OUT_DIR
     _OUT_DIR = out_dir
     inputs = PRISTINE.load(inputs_path, weights_only=True)  # noqa: F821

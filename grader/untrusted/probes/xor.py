@@ -20,7 +20,11 @@ class GraderNet(nn.Module):
         self.forward_calls = []
 
     def forward(self, x):
-        self.forward_calls.append([bool(self.training), bool(torch.is_grad_enabled())])
+        # The grad mode from torch's C function bound before the notebook ran, the mode from the
+        # instance itself: a notebook that replaces torch.is_grad_enabled or nn.Module's attribute
+        # lookup does not change what is noted.
+        training = object.__getattribute__(self, "training")
+        self.forward_calls.append([bool(training), bool(PRISTINE.is_grad_enabled())])  # noqa: F821
         return self.linear2(self.act_fn(self.linear1(x)))
 
 
@@ -264,19 +268,34 @@ def probe_state_dict(values, tensors, ns, inputs):
             values["file"] = name
             values["file_bytes"] = os.path.getsize(name)
             if values["file_bytes"] <= 16 * 2**20:
-                with PRISTINE.open(name, "rb") as source, PRISTINE.open(  # noqa: F821
-                        os.path.join(_OUT_DIR, "saved_state_dict.bin"), "wb") as copy:
-                    copy.write(source.read())
+                with PRISTINE.open(name, "rb") as source:  # noqa: F821
+                    PRISTINE.write_bytes(_OUT_DIR, "saved_state_dict.bin", source.read(16 * 2**20 + 1))  # noqa: F821
             break
 
 
+SHUFFLES = 7
+
+
 def probe_end_to_end(values, tensors, ns, inputs):
+    """The lecture's training run with the student's three pieces. Besides the trained model's
+    state and predictions, the predictions of the same model with the weights it had before
+    training and with its trained weights shuffled: the grader counts predictions made in this
+    kernel only when those score near chance (predictions that come from the points alone, or from
+    something other than the trained weights, do not)."""
     names = ["XORDataset", "ClasificadorSimple", "train_model"]
     XORDataset, ClasificadorSimple, train_model = (student_object(ns, n) for n in names)
     device = str(inputs["device"])
+    # The points as a plain tensor, recorded: the grader checks that these were the points predicted
+    # (a notebook that patched torch.load could have handed the probe others).
+    tensors["test_x"] = cpu_tensor(inputs["test_x"])
+    test_x = tensors["test_x"].to(device)
     train_dataset = XORDataset(size=2500)
     loader = tud.DataLoader(train_dataset, batch_size=128, shuffle=True)
     model = ClasificadorSimple(num_inputs=2, num_hidden=4, num_outputs=1).to(device)
+    for name, param in model.state_dict().items():
+        tensors["initial." + name] = cpu_tensor(param)
+    with torch.no_grad():
+        tensors["initial_logits"] = cpu_tensor(model(test_x))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     loss = RecordingBCE(limit=4000)
     try:
@@ -288,8 +307,16 @@ def probe_end_to_end(values, tensors, ns, inputs):
     for name, param in model.state_dict().items():
         tensors["state." + name] = cpu_tensor(param)
     with torch.no_grad():
-        tensors["logits"] = cpu_tensor(model(inputs["test_x"].to(device)))
+        tensors["logits"] = cpu_tensor(model(test_x))
         tensors["grid_logits"] = cpu_tensor(model(inputs["grid_x"].to(device)))
+        generator = torch.Generator().manual_seed(int(inputs["seed"]))
+        trained = [param.detach().clone() for param in model.parameters()]
+        for index in range(SHUFFLES):
+            for param, value in zip(model.parameters(), trained):
+                flat = value.reshape(-1)
+                order = torch.randperm(flat.numel(), generator=generator).to(flat.device)
+                param.copy_(flat[order].view_as(param))
+            tensors[f"shuffled_logits.{index}"] = cpu_tensor(model(test_x))
 
 
 @contextlib.contextmanager
