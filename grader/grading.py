@@ -24,6 +24,7 @@ from grader.notebook_file import code_digest, read_notebook
 from grader.seeds import course_secret, grading_seed
 from grader.trusted.artifacts import Artifact, load_artifact
 from grader.trusted.judges.evidence import cell_error_hint
+from grader.trusted.records import RecordFolder
 from grader.trusted.results import CheckResult, GradeResult, Message, Verdict
 from grader.trusted.points import checks_of
 from grader.untrusted.probes import probe_source
@@ -106,13 +107,14 @@ async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assign
             for name in prepared.judge.PROBES:
                 out_dir = folders.exchange / f"probe-{secrets.token_hex(8)}"
                 out_dir.mkdir()
+                records = RecordFolder.made(out_dir, frozenset({sandbox.kernel_uid(isolation)}))
                 sandbox.hand_over(out_dir, isolation)
                 outcome = await kernel.probe(source, name, inputs_path, out_dir)
                 sandbox.take_back(out_dir, isolation)
                 probe_cells[name] = outcome
                 # Only a probe whose cell finished may speak; a crash leaves whatever the
                 # student's code wrote there, which is not evidence.
-                artifacts[name] = (load_artifact(out_dir, name) if outcome.status == "ok"
+                artifacts[name] = (load_artifact(records, name) if outcome.status == "ok"
                                    else Artifact(name, problem=outcome.status))
         verdicts = prepared.judge.judge(artifacts, prepared.inputs, prepared.hidden, prepared.answers,
                                         kernel.run.cell_index)
