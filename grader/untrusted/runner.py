@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Callable
 
 import nbformat
+import zmq
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellExecutionComplete, DeadKernelError
+from traitlets import Type
 
 from grader.untrusted import sandbox
 
@@ -29,6 +32,14 @@ _MAX_ERROR_TEXT = 3000
 MAX_CELL_OUTPUT_BYTES = 2**20
 MAX_NOTEBOOK_OUTPUT_BYTES = 8 * 2**20
 TRUNCATION_MARK = "\n[grader: output truncated]\n"
+# What this process receives from a kernel at most, before any of it is looked at: one frame of a
+# message, and the messages that wait in a channel's queue. A larger frame makes zmq drop that
+# channel for good: that kernel's later output is lost (each later cell then waits nbclient's
+# iopub timeout for it), which costs nothing but that notebook's own feedback.
+MAX_MESSAGE_BYTES = 16 * 2**20
+MAX_QUEUED_MESSAGES = 8
+_MAX_ERROR_NAME = 200
+_MAX_DISPLAY_ID = 200
 
 
 @dataclass(frozen=True)
@@ -46,10 +57,22 @@ class Limits:
     grading_timeout_s: float = 1500.0
 
 
+class BoundedKernelClient(AsyncKernelClient):
+    """The grader's end of a kernel's channels, in a zmq context of its own whose sockets refuse
+    frames over MAX_MESSAGE_BYTES and queue at most MAX_QUEUED_MESSAGES messages."""
+
+    def _context_default(self) -> zmq.asyncio.Context:
+        context = super()._context_default()
+        context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        context.setsockopt(zmq.RCVHWM, MAX_QUEUED_MESSAGES)
+        return context
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """Launches the kernel inside the sandbox's command; the connection file is handed over to
     the sandbox's uid once written."""
 
+    client_factory = Type(BoundedKernelClient, klass=AsyncKernelClient)
     wrapper: list[str] = []
     connection_owner: Callable[[Path], None] | None = None
 
@@ -137,14 +160,115 @@ def _preamble(threads: int, seed: int, token: str) -> str:
     )
 
 
-def _content_bytes(content) -> int:
-    if isinstance(content, str):
-        return len(content)
-    if isinstance(content, dict):
-        return sum(_content_bytes(v) for v in content.values())
-    if isinstance(content, (list, tuple)):
-        return sum(_content_bytes(v) for v in content)
-    return 8
+def message_bytes(value) -> int:
+    """An upper bound of the memory a decoded message's strings and buffers take (a character
+    may take 4 bytes), counted without recursion: the message's shape is the kernel's choice."""
+    total, pending = 0, [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            total += len(item) if item.isascii() else 4 * len(item)
+        elif isinstance(item, dict):
+            total += 8 * len(item)
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            total += 8 * len(item)
+            pending.extend(item)
+        elif isinstance(item, (bytes, bytearray, memoryview)):
+            total += memoryview(item).nbytes
+        else:
+            total += 8
+    return total
+
+
+def _cut_error(content: dict) -> dict:
+    """An error message cut to what a report uses (see _outcome): its name, the start of its
+    text, the end of its traceback."""
+    lines, kept = content.get("traceback"), []
+    if isinstance(lines, list):
+        room = _MAX_ERROR_TEXT
+        for line in reversed(lines):
+            if room <= 0:
+                break
+            if isinstance(line, str):
+                kept.append(line[-room:])
+                room -= len(kept[-1]) + 1
+    name, value = content.get("ename"), content.get("evalue")
+    return {"ename": name[:_MAX_ERROR_NAME] if isinstance(name, str) else "",
+            "evalue": value[:_MAX_ERROR_TEXT] if isinstance(value, str) else "",
+            "traceback": kept[::-1]}
+
+
+def _plain_fields(content: dict) -> dict:
+    """The content without what nbclient would copy into the notebook whatever its size: an
+    execution count that is not a number, a display id that is not a short string."""
+    content = dict(content)
+    count = content.get("execution_count")
+    if isinstance(count, bool) or not isinstance(count, (int, type(None))):
+        content.pop("execution_count", None)
+    transient = content.get("transient")
+    if transient is not None:
+        display_id = transient.get("display_id") if isinstance(transient, dict) else None
+        content["transient"] = ({"display_id": display_id} if isinstance(display_id, str)
+                                and len(display_id) <= _MAX_DISPLAY_ID else {})
+    return content
+
+
+class BoundedNotebookClient(NotebookClient):
+    """nbclient's client, counting every message from the kernel against the output budget
+    before keeping anything of it: outputs past 1 MiB per cell or 8 MiB per notebook are dropped
+    as they arrive, with a mark; comm messages (widgets) are neither kept nor acted on; an error
+    is cut to what reports use, and a cell keeps only its last one; status and input echoes keep
+    only the fields that drive execution."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, store_widget_state=False, **kwargs)
+        self.output_bytes: dict[int, int] = {}
+        self.truncated_cells: list[int] = []
+
+    def process_message(self, msg: dict, cell: nbformat.NotebookNode, cell_index: int):
+        msg_type, content = msg.get("msg_type"), msg.get("content")
+        if not isinstance(msg_type, str) or not isinstance(content, dict) or msg_type.startswith("comm"):
+            return None
+        if msg_type == "status":
+            return self._keep({**msg, "content": {"execution_state": content.get("execution_state")}}, cell,
+                              cell_index)
+        if msg_type in ("execute_input", "clear_output"):
+            kept = _plain_fields({k: content[k] for k in ("execution_count", "wait") if k in content})
+            return self._keep({**msg, "content": kept}, cell, cell_index)
+        if msg_type == "error":
+            cell.outputs[:] = [o for o in cell.outputs if o.get("output_type") != "error"]
+            return self._keep({**msg, "content": _cut_error(content)}, cell, cell_index)
+        return self._counted_output({**msg, "content": _plain_fields(content)}, cell, cell_index)
+
+    def _keep(self, msg: dict, cell: nbformat.NotebookNode, cell_index: int):
+        try:
+            return super().process_message(msg, cell, cell_index)
+        except CellExecutionComplete:
+            raise
+        except Exception:  # a malformed message (a field missing, of the wrong type) is dropped
+            return None
+
+    def _counted_output(self, msg: dict, cell: nbformat.NotebookNode, cell_index: int):
+        size = message_bytes(msg["content"]) + message_bytes(msg.get("buffers") or [])
+        used = self.output_bytes.get(cell_index, 0)
+        room = min(MAX_CELL_OUTPUT_BYTES - used, MAX_NOTEBOOK_OUTPUT_BYTES - sum(self.output_bytes.values()))
+        if size <= room:
+            self.output_bytes[cell_index] = used + size
+            return self._keep(msg, cell, cell_index)
+        if cell_index in self.truncated_cells:
+            return None
+        self.truncated_cells.append(cell_index)
+        text = msg["content"].get("text")
+        if msg["msg_type"] == "stream" and room > 0 and isinstance(text, str):
+            # Kept: the start of the flood, which is what a student needs to see.
+            start = text[:room] if text.isascii() else text[:room // 4]
+            self.output_bytes[cell_index] = used + message_bytes(start)
+            stream = {"name": msg["content"].get("name"), "text": start}
+            self._keep({**msg, "content": stream}, cell, cell_index)
+        cell.outputs.append(nbformat.v4.new_output("stream", name="stderr", text=TRUNCATION_MARK))
+        return None
 
 
 def _outcome(index: int, cell: nbformat.NotebookNode, status: str, ending: str) -> CellOutcome:
@@ -193,7 +317,7 @@ class KernelSession:
         self.limits = limits
         self.seed = seed
         self.isolation = isolation
-        self.client = NotebookClient(
+        self.client = BoundedNotebookClient(
             notebook,
             kernel_name="python3",
             # Time is kept by _execute, which can kill a kernel that ignores the interrupt.
@@ -220,34 +344,6 @@ class KernelSession:
         # itself over its control channel instead.
         self.client.km.kernel_spec.interrupt_mode = "message"
         self.token = "_grader_" + secrets.token_hex(8)
-        self.output_bytes: dict[int, int] = {}
-        self.truncated_cells: list[int] = []
-        self.client.output = self._capped_output(self.client.output)
-
-    def _capped_output(self, keep):
-        """nbclient's output handler behind a cap, so that a flood of printing is dropped as it
-        arrives instead of piling up in this process; errors always pass."""
-        def output(outs, msg, display_id, cell_index):
-            if msg.get("msg_type") == "error":
-                return keep(outs, msg, display_id, cell_index)
-            size = _content_bytes(msg.get("content", {}))
-            cell = self.output_bytes.get(cell_index, 0)
-            room = min(MAX_CELL_OUTPUT_BYTES - cell, MAX_NOTEBOOK_OUTPUT_BYTES - sum(self.output_bytes.values()))
-            if size > room:
-                if cell_index in self.truncated_cells:
-                    return None
-                self.truncated_cells.append(cell_index)
-                content = msg.get("content", {})
-                if msg.get("msg_type") == "stream" and room > 0 and isinstance(content.get("text"), str):
-                    # Kept: the start of the flood, which is what a student needs to see.
-                    self.output_bytes[cell_index] = cell + room
-                    keep(outs, {**msg, "content": {**content, "text": content["text"][:room]}}, display_id,
-                         cell_index)
-                outs.append(nbformat.v4.new_output("stream", name="stderr", text=TRUNCATION_MARK))
-                return None
-            self.output_bytes[cell_index] = cell + size
-            return keep(outs, msg, display_id, cell_index)
-        return output
 
     async def __aenter__(self) -> "KernelSession":
         self.cgroup = sandbox.Cell(self.isolation, self.limits)
@@ -313,6 +409,9 @@ class KernelSession:
         except (DeadKernelError, asyncio.CancelledError):
             if status == "finished":
                 status = "died"
+        except Exception:  # the kernel broke the protocol (a malformed reply): it is not trusted further
+            await self._kill()
+            status = "died"
         if status in ("died", "stuck"):
             self.dead = True
             self.ending = await self._how_it_ended(status)
@@ -377,7 +476,7 @@ class KernelSession:
                 run.stopped_by = outcome
             run.cells.append(outcome)
         run.seconds = time.monotonic() - start
-        run.truncated_cells = [i for i in self.truncated_cells if 0 <= i < len(self.notebook.cells)]
+        run.truncated_cells = [i for i in self.client.truncated_cells if 0 <= i < len(self.notebook.cells)]
         return run
 
     async def run_probe(self, probe_source: str, name: str, inputs: Path, out_dir: Path) -> CellOutcome:
