@@ -8,6 +8,7 @@ the kernel says about a cell, and how a kernel ended, is kept as plain data for 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import secrets
@@ -25,6 +26,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete, DeadKernelError
 from traitlets import Type
 
+from grader.errors import CouldNotGrade
 from grader.untrusted import sandbox
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -55,6 +57,10 @@ class Limits:
     interrupt_grace_s: float = 5.0
     max_restarts: int = 3
     grading_timeout_s: float = 1500.0
+    # A loaded machine can take long to start a kernel (importing torch, answering kernel_info): a
+    # kernel that has not answered by then is ended and another one started.
+    kernel_start_timeout_s: float = 120.0
+    kernel_start_attempts: int = 2
 
 
 class BoundedKernelClient(AsyncKernelClient):
@@ -227,6 +233,23 @@ class BoundedNotebookClient(NotebookClient):
         self.output_bytes: dict[int, int] = {}
         self.truncated_cells: list[int] = []
 
+    @contextlib.asynccontextmanager
+    async def async_setup_kernel(self, **kwargs):
+        """nbclient's, without the SIGINT and SIGTERM handlers it adds to the event loop (they end
+        the kernel under a grading that goes on without it): the grader stops a grading itself,
+        ending the kernel on the way out (grader.grading)."""
+        if self.km is None:
+            self.km = self.create_kernel_manager()
+        if not self.km.has_kernel:
+            await self.async_start_new_kernel(**kwargs)
+        try:
+            if self.kc is None:
+                await self.async_start_new_kernel_client()
+            yield
+        finally:
+            if self.km is not None:  # nbclient forgets a kernel it has cleaned up
+                await self._async_cleanup_kernel()
+
     def process_message(self, msg: dict, cell: nbformat.NotebookNode, cell_index: int):
         msg_type, content = msg.get("msg_type"), msg.get("content")
         if not isinstance(msg_type, str) or not isinstance(content, dict) or msg_type.startswith("comm"):
@@ -317,35 +340,55 @@ class KernelSession:
         self.limits = limits
         self.seed = seed
         self.isolation = isolation
-        self.client = BoundedNotebookClient(
-            notebook,
-            kernel_name="python3",
-            # Time is kept by _execute, which can kill a kernel that ignores the interrupt.
-            timeout=None,
-            allow_errors=True,
-            record_timing=False,
-            shutdown_kernel="immediate",
-            resources={"metadata": {"path": str(job / "work")}},
-            kernel_manager_class=SandboxedKernelManager,
-        )
         self.job = job
         self.log = job / "kernel.log"
         self.cgroup: sandbox.Cell | None = None
         self.memory_limit_hit = False
         self.dead = False
         self.ending = ""
-        # ZMQ over files in the job folder rather than TCP ports: nothing listens on the network,
-        # and a kernel in its own network namespace can still be reached.
-        self.client.km = self.client.create_kernel_manager()
-        self.client.km.transport = "ipc"
-        self.client.km.ip = str(self.sockets / "kernel")
-        self.client.km.connection_file = str(self.sockets / "kernel.json")
-        # A signal would reach the sandbox's launcher, not the kernel: ask the kernel to interrupt
-        # itself over its control channel instead.
-        self.client.km.kernel_spec.interrupt_mode = "message"
+        self.client = self._new_client()
         self.token = "_grader_" + secrets.token_hex(8)
 
+    def _new_client(self) -> BoundedNotebookClient:
+        client = BoundedNotebookClient(
+            self.notebook,
+            kernel_name="python3",
+            # Time is kept by _execute, which can kill a kernel that ignores the interrupt.
+            timeout=None,
+            allow_errors=True,
+            record_timing=False,
+            shutdown_kernel="immediate",
+            resources={"metadata": {"path": str(self.job / "work")}},
+            kernel_manager_class=SandboxedKernelManager,
+            startup_timeout=self.limits.kernel_start_timeout_s,
+        )
+        # ZMQ over files in the job folder rather than TCP ports: nothing listens on the network,
+        # and a kernel in its own network namespace can still be reached.
+        client.km = client.create_kernel_manager()
+        client.km.transport = "ipc"
+        client.km.ip = str(self.sockets / "kernel")
+        client.km.connection_file = str(self.sockets / "kernel.json")
+        # A signal would reach the sandbox's launcher, not the kernel: ask the kernel to interrupt
+        # itself over its control channel instead.
+        client.km.kernel_spec.interrupt_mode = "message"
+        return client
+
     async def __aenter__(self) -> "KernelSession":
+        """Start the kernel and run the grader's preamble in it. A kernel that does not answer in
+        time (a loaded machine) is ended and another started; none answering is the grader's
+        failure, never the student's."""
+        failures = []
+        for attempt in range(self.limits.kernel_start_attempts):
+            if attempt:
+                self.client, self.dead, self.ending = self._new_client(), False, ""
+            try:
+                return await self._start()
+            except Exception as err:
+                failures.append(f"{type(err).__name__}: {err}"[:200])
+        raise CouldNotGrade(f"no kernel started ({'; '.join(failures)}); the machine may be overloaded: grade this "
+                            "notebook again, with fewer at once")
+
+    async def _start(self) -> "KernelSession":
         self.cgroup = sandbox.Cell(self.isolation, self.limits)
         wrapper = self.cgroup.enter_command() + sandbox.rlimit_command(self.limits)
         if self.isolation.mode == "bubblewrap":
@@ -360,8 +403,10 @@ class KernelSession:
             env=kernel_environment(self.limits.torch_threads), stdout=self._log_handle,
             stderr=self._log_handle,
         )
+        entered = False
         try:
             await self._kernel_context.__aenter__()
+            entered = True
             # The preamble imports torch, which takes seconds on a loaded machine: its time limit
             # is not the notebook's cells'.
             _, status = await self._run_source(
@@ -370,8 +415,12 @@ class KernelSession:
             if status != "finished":
                 raise RuntimeError(f"the kernel did not run the grader's preamble ({status} {self.ending})")
         except BaseException:
-            self._log_handle.close()
-            self.cgroup.close()
+            try:
+                if entered:  # a kernel that started but did not run the preamble is ended
+                    await self._kernel_context.__aexit__(None, None, None)
+            finally:
+                self._log_handle.close()
+                self.cgroup.close()
             raise
         return self
 
