@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ import click
 from rich.console import Console
 
 from grader import __version__
-from grader.errors import GraderError
+from grader.errors import GraderError, Stopped
 from grader.files import write_atomically, write_bytes_atomically
 from grader.reports.catalog import LANGUAGES, catalog
 from grader.reports.gradescope import results_json
@@ -20,14 +21,29 @@ from grader.reports.terminal import summary_lines
 
 
 class _Grade(click.Group):
-    """The one place a GraderError becomes what the user sees: one line and its exit status."""
+    """The one place a GraderError becomes what the user sees: one line and its exit status; and
+    SIGTERM or Ctrl-C, once the grading has ended its kernel: one line, exit 143 or 130."""
 
     def invoke(self, ctx: click.Context):
+        previous = signal.signal(signal.SIGTERM, _stop)
         try:
             return super().invoke(ctx)
         except GraderError as err:
             click.echo(f"grade: error: {err}", err=True)
             ctx.exit(err.exit_code)
+        except Stopped as stop:
+            click.echo(f"grade: stopped by {signal.Signals(stop.signal_number).name}; what was being graded was "
+                       "not, and its kernel was ended", err=True)
+            ctx.exit(stop.exit_code)
+        except KeyboardInterrupt:
+            click.echo("grade: interrupted; what was being graded was not, and its kernel was ended", err=True)
+            ctx.exit(130)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop(number: int, frame) -> None:
+    raise Stopped(number)
 
 
 @click.group(cls=_Grade)
@@ -154,10 +170,13 @@ def batch(source: Path, out_dir: Path, jobs: int, seed: int | None, force: bool,
                 reason = f": {outcome.reason}" if outcome.reason else ""
                 progress.console.print(f"{outcome.student}{score} ({outcome.status}){reason}", markup=False)
                 progress.advance(task)
-    except KeyboardInterrupt:
-        click.echo("grade: stopped; finished results are kept, run again to go on", err=True)
+    except (KeyboardInterrupt, Stopped) as stop:
+        # Ignored from here on: the gradebook of the results finished so far is written whole.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         write_gradebook(out_dir)
-        sys.exit(130)
+        click.echo("grade: stopped; finished results are kept, run again to go on", err=True)
+        sys.exit(stop.exit_code if isinstance(stop, Stopped) else 130)
     gradebook, summary = write_gradebook(out_dir), write_summary(out_dir, lang)
     click.echo(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) + f"; {gradebook}; {summary}")
 

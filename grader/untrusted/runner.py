@@ -438,21 +438,28 @@ class KernelSession:
         """Run one cell: "finished", "timeout" (interrupted, the kernel lives on), "stuck" (the
         interrupt did not stop it, so the kernel was killed) or "died" (the kernel ended)."""
         task = asyncio.ensure_future(self.client.async_execute_cell(cell, index, store_history=store_history))
+        # A grading that is stopped leaves this cell's task behind: its end (the kernel ended
+        # under it) is nobody's to report.
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
         status = "finished"
-        done, _ = await asyncio.wait({task}, timeout=max(timeout, 0.01))
-        if not done:
-            status = "timeout"
-            try:
-                await self.client.km.interrupt_kernel()
-            except Exception:  # an unreachable kernel is killed below
-                pass
-            done, _ = await asyncio.wait({task}, timeout=self.limits.interrupt_grace_s)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=max(timeout, 0.01))
             if not done:
-                status = "stuck"
-                await self._kill()
-                done, _ = await asyncio.wait({task}, timeout=10)
+                status = "timeout"
+                try:
+                    await self.client.km.interrupt_kernel()
+                except Exception:  # an unreachable kernel is killed below
+                    pass
+                done, _ = await asyncio.wait({task}, timeout=self.limits.interrupt_grace_s)
                 if not done:
-                    task.cancel()
+                    status = "stuck"
+                    await self._kill()
+                    done, _ = await asyncio.wait({task}, timeout=10)
+                    if not done:
+                        task.cancel()
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
         try:
             await task
         except (DeadKernelError, asyncio.CancelledError):
