@@ -21,7 +21,9 @@ from grader.reports.catalog import catalog
 from grader.reports.render import html_report
 from grader.trusted.results import Message
 from grader.untrusted import sandbox
+from grader.seeds import secret_file
 from grader.untrusted.runner import Limits
+from peak_memory import peak_mb
 
 pytestmark = pytest.mark.kernel
 # One file per family of attacks; each file's [[hostile]] entries have the shape cases.toml describes.
@@ -36,14 +38,20 @@ def hostile_notebook(case: dict) -> nbformat.NotebookNode:
     assignment = get_assignment(case["assignment"])
     base = {"reference": assignment.reference, "exercise": assignment.exercise}.get(
         case["base"], TESTS / "hostile" / case["base"])
-    notebook = apply_replacements(nbformat.read(base, as_version=4), case.get("replace", []))
-    if case["cell"]:
-        cell = nbformat.v4.new_code_cell(case["cell"].replace("{course_dir}", str(COURSE_DIR)))
+    replace = [[old, with_paths(new)] for old, new in case.get("replace", [])]
+    notebook = apply_replacements(nbformat.read(base, as_version=4), replace)
+    if case["cell"] or "prelude" in case:
+        prelude = (TESTS / "hostile" / case["prelude"]).read_text("utf-8") + "\n" if "prelude" in case else ""
+        cell = nbformat.v4.new_code_cell(prelude + with_paths(case["cell"]))
         code = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
         after = [i for i in code if case["after"] in notebook.cells[i].source] if case["after"] else code[-1:]
         assert len(after) == 1 if case["after"] else after, f"{case['name']}: `after` must match one cell"
         notebook.cells.insert(after[0] + 1, cell)
     return notebook
+
+
+def with_paths(text: str) -> str:
+    return text.replace("{course_dir}", str(COURSE_DIR)).replace("{secret_file}", str(secret_file()))
 
 
 def keys(message: Message) -> set[str]:
@@ -81,10 +89,15 @@ def test_hostile_notebook_is_contained_and_graded(case, tmp_path, monkeypatch):
     before = instructor_files()
     began = time.monotonic()
 
-    result = grade_notebook(path, seed=SEED, limits=with_fields(Limits(), **case.get("limits", {})))
+    with peak_mb() as start:
+        pass
+    with peak_mb() as peak:
+        result = grade_notebook(path, seed=SEED, limits=with_fields(Limits(), **case.get("limits", {})))
 
     took = time.monotonic() - began
     assert took < case["seconds"], f"took {took:.0f} s"
+    if "grader_peak_growth_mb" in case:
+        assert peak[0] - start[0] < case["grader_peak_growth_mb"], f"the grader grew by {peak[0] - start[0]:.0f} MiB"
     deadline = time.monotonic() + 5
     while processes_mentioning(sockets) and time.monotonic() < deadline:
         time.sleep(0.2)
