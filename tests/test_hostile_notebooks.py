@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import subprocess
+import sys
 import tempfile
 import time
 import tomllib
@@ -50,6 +52,24 @@ def hostile_notebook(case: dict) -> nbformat.NotebookNode:
     return notebook
 
 
+# Files of the grader's machine that a kernel may link its records to. While a hostile notebook is
+# graded, every file this process opens through a link to one of them is noted: none may be.
+HOST_FILES = ("/etc/shadow", "/proc/self/pagemap", "/dev/zero", str(secret_file()))
+OPENED_THROUGH_LINKS: list[str] | None = None
+
+
+def _note_opens_through_links(event: str, args: tuple) -> None:
+    if event != "open" or OPENED_THROUGH_LINKS is None or not isinstance(args[0], (str, bytes, os.PathLike)):
+        return
+    path = os.fsdecode(args[0])
+    if os.path.isabs(path) and os.path.realpath(path) != os.path.abspath(path) and \
+            os.path.realpath(path) in {os.path.realpath(p) for p in HOST_FILES}:
+        OPENED_THROUGH_LINKS.append(path)
+
+
+sys.addaudithook(_note_opens_through_links)
+
+
 def with_paths(text: str) -> str:
     return text.replace("{course_dir}", str(COURSE_DIR)).replace("{secret_file}", str(secret_file()))
 
@@ -89,13 +109,19 @@ def test_hostile_notebook_is_contained_and_graded(case, tmp_path, monkeypatch):
     before = instructor_files()
     began = time.monotonic()
 
+    global OPENED_THROUGH_LINKS
+    OPENED_THROUGH_LINKS = []
     with peak_mb() as start:
         pass
-    with peak_mb() as peak:
-        result = grade_notebook(path, seed=SEED, limits=with_fields(Limits(), **case.get("limits", {})))
+    try:
+        with peak_mb() as peak:
+            result = grade_notebook(path, seed=SEED, limits=with_fields(Limits(), **case.get("limits", {})))
+    finally:
+        opened, OPENED_THROUGH_LINKS = OPENED_THROUGH_LINKS, None
 
     took = time.monotonic() - began
     assert took < case["seconds"], f"took {took:.0f} s"
+    assert opened == [], "the grader opened files of its machine through links the kernel left"
     if "grader_peak_growth_mb" in case:
         assert peak[0] - start[0] < case["grader_peak_growth_mb"], f"the grader grew by {peak[0] - start[0]:.0f} MiB"
     deadline = time.monotonic() + 5

@@ -9,7 +9,8 @@ import nbformat
 import pytest
 
 from grader.untrusted import sandbox
-from grader.untrusted.runner import MAX_CELL_OUTPUT_BYTES, KernelSession, Limits, message_bytes
+from grader.untrusted.messages import MAX_CELL_OUTPUT_BYTES, message_bytes
+from grader.untrusted.runner import KernelSession, Limits
 from peak_memory import peak_mb
 
 pytestmark = pytest.mark.kernel
