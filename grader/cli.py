@@ -32,11 +32,11 @@ class _Grade(click.Group):
             click.echo(f"grade: error: {err}", err=True)
             ctx.exit(err.exit_code)
         except Stopped as stop:
-            click.echo(f"grade: stopped by {signal.Signals(stop.signal_number).name}; what was being graded was "
-                       "not, and its kernel was ended", err=True)
+            click.echo(f"grade: stopped by {signal.Signals(stop.signal_number).name}: the grading was abandoned and "
+                       "its kernel ended", err=True)
             ctx.exit(stop.exit_code)
         except KeyboardInterrupt:
-            click.echo("grade: interrupted; what was being graded was not, and its kernel was ended", err=True)
+            click.echo("grade: interrupted: the grading was abandoned and its kernel ended", err=True)
             ctx.exit(130)
         finally:
             signal.signal(signal.SIGTERM, previous)

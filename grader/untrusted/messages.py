@@ -108,18 +108,28 @@ class BoundedNotebookClient(NotebookClient):
     async def async_setup_kernel(self, **kwargs):
         """nbclient's, without the SIGINT and SIGTERM handlers it adds to the event loop (they end
         the kernel under a grading that goes on without it): the grader stops a grading itself,
-        ending the kernel on the way out (grader.grading)."""
+        ending the kernel on the way out (grader.grading). And the zmq contexts of the kernel's
+        manager and client are destroyed, whatever happened: after a failed start nbclient can
+        leave one with a socket open, which the garbage collector would then wait on forever."""
         if self.km is None:
             self.km = self.create_kernel_manager()
-        if not self.km.has_kernel:
-            await self.async_start_new_kernel(**kwargs)
+        manager, client = self.km, None
         try:
+            if not self.km.has_kernel:
+                await self.async_start_new_kernel(**kwargs)
             if self.kc is None:
                 await self.async_start_new_kernel_client()
+            client = self.kc
             yield
         finally:
-            if self.km is not None:  # nbclient forgets a kernel it has cleaned up
-                await self._async_cleanup_kernel()
+            client = client or self.kc
+            try:
+                if self.km is not None:  # nbclient forgets a kernel it has cleaned up
+                    await self._async_cleanup_kernel()
+            finally:
+                for owner in (client, manager):
+                    if owner is not None and owner.trait_has_value("context") and not owner.context.closed:
+                        owner.context.destroy(linger=0)
 
     def process_message(self, msg: dict, cell: nbformat.NotebookNode, cell_index: int):
         msg_type, content = msg.get("msg_type"), msg.get("content")
