@@ -17,6 +17,7 @@ import torch
 from grader.assignments import get_assignment
 from grader.trusted.artifacts import load_artifact
 from grader.trusted.judges import xor
+from grader.trusted.records import RecordFolder
 from grader.trusted.reference import load_reference
 from grader.untrusted import sandbox
 from grader.untrusted.probes import probe_source
@@ -37,9 +38,11 @@ async def run(seeds: range) -> list[float]:
                 torch.save(inputs, folders.exchange / "inputs.pt")
                 out = folders.exchange / f"out{seed}"
                 out.mkdir()
+                records = RecordFolder.made(out, frozenset({sandbox.kernel_uid(isolation)}))
                 sandbox.hand_over(out, isolation)
                 await kernel.run_probe(probe_source("xor"), "end_to_end", folders.exchange / "inputs.pt", out)
-                verdict = xor._judge_end_to_end(load_artifact(out, "end_to_end"), inputs, hidden, ref, True,
+                sandbox.take_back(out, isolation)
+                verdict = xor._judge_end_to_end(load_artifact(records, "end_to_end"), inputs, hidden, ref, True,
                                                 lambda count: None)
                 accuracy = float(verdict.messages[0].params["accuracy"]) / 100
                 accuracies.append(accuracy)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -13,7 +14,7 @@ import click
 from rich.console import Console
 
 from grader import __version__
-from grader.errors import CouldNotGrade, GraderError, could_not_grade
+from grader.errors import CouldNotGrade, GraderError, Stopped, could_not_grade
 from grader.files import write_atomically, write_bytes_atomically
 from grader.reports.catalog import LANGUAGES, catalog
 from grader.reports.gradescope import results_json
@@ -25,9 +26,11 @@ from grader.text import encodable
 class _Grade(click.Group):
     """The one place a failure becomes what the user sees: one line and its exit status. A
     GraderError says what to fix; any other exception is the grader's own failure (exit 3), shown
-    with its traceback first only with --debug (or GRADER_DEBUG=1)."""
+    with its traceback first only with --debug (or GRADER_DEBUG=1); SIGTERM or Ctrl-C, once the
+    grading has ended its kernel: one line, exit 143 or 130."""
 
     def invoke(self, ctx: click.Context):
+        previous = signal.signal(signal.SIGTERM, _stop)
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
@@ -35,11 +38,24 @@ class _Grade(click.Group):
         except GraderError as err:
             click.echo(encodable(f"grade: error: {err}"), err=True)
             ctx.exit(err.exit_code)
+        except Stopped as stop:
+            click.echo(f"grade: stopped by {signal.Signals(stop.signal_number).name}: the grading was abandoned and "
+                       "its kernel ended", err=True)
+            ctx.exit(stop.exit_code)
+        except KeyboardInterrupt:
+            click.echo("grade: interrupted: the grading was abandoned and its kernel ended", err=True)
+            ctx.exit(130)
         except Exception as err:
             if ctx.params.get("debug") or os.environ.get("GRADER_DEBUG"):
                 click.echo(encodable(traceback.format_exc()), err=True, nl=False)
             click.echo(encodable(f"grade: error: {could_not_grade(err)}"), err=True)
             ctx.exit(3)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop(number: int, frame) -> None:
+    raise Stopped(number)
 
 
 @click.group(cls=_Grade)
@@ -175,10 +191,13 @@ def batch(source: Path, out_dir: Path, jobs: int, seed: int | None, force: bool,
                 progress.console.print(encodable(f"{outcome.student}{score} ({outcome.status}){reason}"),
                                        markup=False)
                 progress.advance(task)
-    except KeyboardInterrupt:
-        click.echo("grade: stopped; finished results are kept, run again to go on", err=True)
+    except (KeyboardInterrupt, Stopped) as stop:
+        # Ignored from here on: the gradebook of the results finished so far is written whole.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         write_gradebook(out_dir)
-        sys.exit(130)
+        click.echo("grade: stopped; finished results are kept, run again to go on", err=True)
+        sys.exit(stop.exit_code if isinstance(stop, Stopped) else 130)
     except Exception:
         # The batch itself failed (a worker process killed outright): what is finished still gets
         # its gradebook, then the command group says what failed (exit 3).

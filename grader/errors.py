@@ -38,3 +38,16 @@ def could_not_grade(err: BaseException) -> CouldNotGrade:
         what = f"{type(err).__name__}: {detail[0][:200]}" if detail else type(err).__name__
     return CouldNotGrade(f"could not grade: the grader failed ({what}); this is not the notebook's fault: "
                          "run again with --debug for the details and report them")
+
+
+class Stopped(BaseException):
+    """The grader was told to stop (SIGTERM; Ctrl-C is KeyboardInterrupt) and has ended the kernel
+    it was running. Not an Exception, so that no guard records it as a student's result."""
+
+    def __init__(self, signal_number: int):
+        super().__init__(signal_number)
+        self.signal_number = signal_number
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signal_number

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import secrets
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +21,14 @@ import nbformat
 
 from grader import __version__
 from grader.assignments import Assignment, get_assignment, recognise
-from grader.errors import UnusableInput
+from grader.errors import Stopped, UnusableInput
 from grader.notebook_file import code_digest, read_notebook, uncompilable_cells
 from grader.seeds import course_secret, grading_seed
 from grader.selfcheck.cells import without_checks
 from grader.text import encodable
 from grader.trusted.artifacts import Artifact, load_artifact
 from grader.trusted.judges.evidence import cell_error_hint
+from grader.trusted.records import RecordFolder
 from grader.trusted.results import CheckResult, GradeResult, Message, Verdict
 from grader.trusted.points import checks_of
 from grader.untrusted.probes import probe_source
@@ -64,7 +67,59 @@ def grade_notebook(path: Path, assignment: str | None = None, seed: int | None =
         from grader.trusted import precomputed
 
         seed = precomputed.seed_for(seed)  # a student bundle knows a few seeds only
-    return asyncio.run(_grade(Path(path), notebook, chosen, seed, device, limits, started))
+    return asyncio.run(_until_stopped(_grade(Path(path), notebook, chosen, seed, device, limits, started)))
+
+
+async def _until_stopped(grading):
+    """Run ``grading``; SIGINT or SIGTERM cancels it, so that its kernel is ended on the way out
+    (within seconds: nothing on the way waits for the kernel or the reference), and then raises
+    KeyboardInterrupt or Stopped. Outside the main thread the caller's own handlers apply."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(grading)
+    received: list[int] = []
+
+    def stop(number: int) -> None:
+        if not received:
+            received.append(number)
+            task.cancel()
+
+    previous = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        try:
+            handler = signal.getsignal(number)
+            loop.add_signal_handler(number, stop, number)
+            previous[number] = handler
+        except (RuntimeError, ValueError):
+            pass
+    try:
+        result = await task
+    except asyncio.CancelledError:
+        if not received:
+            raise
+        result = None
+    finally:
+        for number, handler in previous.items():
+            loop.remove_signal_handler(number)
+            if handler is not None:  # None: a handler not set from Python, which stays
+                signal.signal(number, handler)
+    if received:  # also when the signal came after the last await, while judging
+        raise KeyboardInterrupt if received[0] == signal.SIGINT else Stopped(received[0])
+    return result
+
+
+def _in_background(function, *args) -> concurrent.futures.Future:
+    """``function(*args)`` in a daemon thread: a grading that is stopped does not wait for it."""
+    future: concurrent.futures.Future = concurrent.futures.Future()
+
+    def run() -> None:
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(function(*args))
+            except BaseException as err:
+                future.set_exception(err)
+
+    threading.Thread(target=run, name="grader-prepare", daemon=True).start()
+    return future
 
 
 def _prepare(assignment: Assignment, seed: int, device: str, threads: int) -> Prepared:
@@ -96,9 +151,8 @@ def _prepare(assignment: Assignment, seed: int, device: str, threads: int) -> Pr
 async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assignment, seed: int,
                  device: str, limits: Limits, started: float) -> GradeResult:
     isolation = sandbox.detect()
-    with sandbox.job_folders(isolation, limits.disk_mb) as folders, \
-            concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        preparing = pool.submit(_prepare, assignment, seed, device, limits.torch_threads)
+    with sandbox.job_folders(isolation, limits.disk_mb) as folders:
+        preparing = _in_background(_prepare, assignment, seed, device, limits.torch_threads)
         artifacts: dict[str, Artifact] = {}
         probe_cells: dict[str, CellOutcome] = {}
         uncompilable = uncompilable_cells(notebook)
@@ -112,6 +166,7 @@ async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assign
             for name in prepared.judge.PROBES:
                 out_dir = folders.exchange / f"probe-{secrets.token_hex(8)}"
                 out_dir.mkdir()
+                records = RecordFolder.made(out_dir, frozenset({sandbox.kernel_uid(isolation)}))
                 sandbox.hand_over(out_dir, isolation)
                 outcome = await kernel.probe(source, name, inputs_path, out_dir)
                 sandbox.take_back(out_dir, isolation)
@@ -119,7 +174,7 @@ async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assign
                 # Only a probe whose cell finished may speak; a crash leaves whatever the
                 # student's code wrote there, which is not evidence.
                 # A probe stopped at the memory cap says so on its own checks, not only in the notes.
-                artifacts[name] = (load_artifact(out_dir, name) if outcome.status == "ok"
+                artifacts[name] = (load_artifact(records, name) if outcome.status == "ok"
                                    else Artifact(name, problem="memory" if outcome.ending == "memory"
                                                  else outcome.status))
         # The notebook's code, as read here, for what judges find in it themselves (autograd).

@@ -6,8 +6,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import re
 import subprocess
+import sys
 import tempfile
 import time
 import tomllib
@@ -23,7 +25,9 @@ from grader.reports.catalog import catalog
 from grader.reports.render import html_report
 from grader.trusted.results import Message
 from grader.untrusted import sandbox
+from grader.seeds import secret_file
 from grader.untrusted.runner import Limits
+from peak_memory import peak_mb
 
 pytestmark = pytest.mark.kernel
 # One file per family of attacks; each file's [[hostile]] entries have the shape cases.toml describes.
@@ -35,8 +39,9 @@ NEED_SANDBOX = {"memory_bomb", "fork_bomb", "reads_instructor_files", "disk_fill
 
 
 def expanded(text: str) -> str:
-    """``{course_dir}``, and ``{repeat:TEXT:N}`` as TEXT written N times (inputs too big to spell out)."""
-    text = text.replace("{course_dir}", str(COURSE_DIR))
+    """``{course_dir}``, ``{secret_file}`` (the course secret's path), and ``{repeat:TEXT:N}`` as
+    TEXT written N times (inputs too big to spell out)."""
+    text = text.replace("{course_dir}", str(COURSE_DIR)).replace("{secret_file}", str(secret_file()))
     return re.sub(r"\{repeat:(.*?):(\d+)\}", lambda m: m.group(1) * int(m.group(2)), text)
 
 
@@ -44,10 +49,12 @@ def hostile_notebook(case: dict) -> nbformat.NotebookNode:
     assignment = get_assignment(case["assignment"])
     base = {"reference": assignment.reference, "exercise": assignment.exercise}.get(
         case["base"], TESTS / "hostile" / case["base"])
-    notebook = apply_replacements(nbformat.read(base, as_version=4), case.get("replace", []))
-    for added in [{"after": case["after"], "cell": case["cell"]}] + case.get("extra_cells", []):
-        if added["cell"]:
-            cell = nbformat.v4.new_code_cell(expanded(added["cell"]))
+    replace = [[old, expanded(new)] for old, new in case.get("replace", [])]
+    notebook = apply_replacements(nbformat.read(base, as_version=4), replace)
+    prelude = (TESTS / "hostile" / case["prelude"]).read_text("utf-8") + "\n" if "prelude" in case else ""
+    for added in [{"after": case["after"], "cell": case["cell"], "prelude": prelude}] + case.get("extra_cells", []):
+        if added["cell"] or added.get("prelude"):
+            cell = nbformat.v4.new_code_cell(added.get("prelude", "") + expanded(added["cell"]))
             code = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
             after = [i for i in code if added["after"] in notebook.cells[i].source] if added["after"] else code[-1:]
             assert len(after) == 1 if added["after"] else after, f"{case['name']}: `after` must match one cell"
@@ -86,6 +93,24 @@ def graded_through_the_cli(path: Path, case: dict, tmp_path: Path):
     return json.loads(results.read_text("utf-8"))
 
 
+# Files of the grader's machine that a kernel may link its records to. While a hostile notebook is
+# graded, every file this process opens through a link to one of them is noted: none may be.
+HOST_FILES = ("/etc/shadow", "/proc/self/pagemap", "/dev/zero", str(secret_file()))
+OPENED_THROUGH_LINKS: list[str] | None = None
+
+
+def _note_opens_through_links(event: str, args: tuple) -> None:
+    if event != "open" or OPENED_THROUGH_LINKS is None or not isinstance(args[0], (str, bytes, os.PathLike)):
+        return
+    path = os.fsdecode(args[0])
+    if os.path.isabs(path) and os.path.realpath(path) != os.path.abspath(path) and \
+            os.path.realpath(path) in {os.path.realpath(p) for p in HOST_FILES}:
+        OPENED_THROUGH_LINKS.append(path)
+
+
+sys.addaudithook(_note_opens_through_links)
+
+
 def keys(message: Message) -> set[str]:
     nested = {k for v in message.params.values() if isinstance(v, Message) for k in keys(v)}
     return {message.key} | nested
@@ -121,14 +146,25 @@ def test_hostile_notebook_is_contained_and_graded(case, tmp_path, monkeypatch):
     before = instructor_files()
     began = time.monotonic()
 
-    if "exit" in case:
-        assert "limits" not in case, "the CLI grades with the default limits"
-        result = graded_through_the_cli(path, case, tmp_path)
-    else:
-        result = grade_notebook(path, seed=SEED, limits=with_fields(Limits(), **case.get("limits", {})))
+    global OPENED_THROUGH_LINKS
+    OPENED_THROUGH_LINKS = []
+    with peak_mb() as start:
+        pass
+    try:
+        with peak_mb() as peak:
+            if "exit" in case:
+                assert "limits" not in case, "the CLI grades with the default limits"
+                result = graded_through_the_cli(path, case, tmp_path)
+            else:
+                result = grade_notebook(path, seed=SEED, limits=with_fields(Limits(), **case.get("limits", {})))
+    finally:
+        opened, OPENED_THROUGH_LINKS = OPENED_THROUGH_LINKS, None
 
     took = time.monotonic() - began
     assert took < case["seconds"], f"took {took:.0f} s"
+    assert opened == [], "the grader opened files of its machine through links the kernel left"
+    if "grader_peak_growth_mb" in case:
+        assert peak[0] - start[0] < case["grader_peak_growth_mb"], f"the grader grew by {peak[0] - start[0]:.0f} MiB"
     deadline = time.monotonic() + 5
     while processes_mentioning(sockets) and time.monotonic() < deadline:
         time.sleep(0.2)

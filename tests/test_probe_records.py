@@ -16,6 +16,7 @@ from grader.trusted.artifacts import Artifact, load_artifact
 from grader.trusted.judges import xor
 from grader.trusted.judges.autograd_code import autograd_in_code
 from grader.trusted.judges.backprop import FUNCTIONS
+from grader.trusted.records import RecordFolder
 from grader.untrusted.probes import in_process_tools
 
 
@@ -34,6 +35,7 @@ TENSORS = {
 def test_records_load_as_torch_save_and_json_would_have_written_them(tmp_path, monkeypatch):
     tools = in_process_tools(str(tmp_path))
     (tmp_path / "probe").mkdir()
+    folder = RecordFolder.made(tmp_path / "probe", frozenset({os.geteuid()}))
     # Whatever the notebook replaces afterwards, the keeper bound its writers before.
     monkeypatch.setattr(json, "_default_encoder", None)
     monkeypatch.setattr(torch.serialization, "_save", lambda *a, **k: 1 / 0)
@@ -43,7 +45,7 @@ def test_records_load_as_torch_save_and_json_would_have_written_them(tmp_path, m
               "stdout": ""}
     tools.write_record("probe", "p", record, {k: tools.snapshot(v) for k, v in TENSORS.items()})
     monkeypatch.undo()
-    artifact = load_artifact(tmp_path / "probe", "p")
+    artifact = load_artifact(folder, "p")
     assert artifact.ok and artifact.problem is None
     assert artifact.values == {"n": [1, 2.5, "nan"], "<int>": [True, None]}
     for name, tensor in TENSORS.items():
@@ -63,6 +65,7 @@ class LoudDict(dict):
 def test_values_are_written_as_their_exact_builtin_types(tmp_path):
     tools = in_process_tools(str(tmp_path))
     (tmp_path / "probe").mkdir()
+    folder = RecordFolder.made(tmp_path / "probe", frozenset({os.geteuid()}))
     tools.write_record("probe", "p", {"name": "p", "ok": False, "values": LoudDict(n=LoudInt(3))}, {})
     assert json.loads((tmp_path / "probe" / "p.json").read_text()) == {"name": "p", "ok": False,
                                                                         "values": {"n": 3}}
@@ -71,6 +74,7 @@ def test_values_are_written_as_their_exact_builtin_types(tmp_path):
 def test_a_probe_writes_only_in_a_folder_of_the_exchange_folder(tmp_path):
     tools = in_process_tools(str(tmp_path))
     (tmp_path / "probe").mkdir()
+    folder = RecordFolder.made(tmp_path / "probe", frozenset({os.geteuid()}))
     (tmp_path / "link").symlink_to(tmp_path / "probe")
     for folder in ("../probe", str(tmp_path / "probe"), "link"):
         with pytest.raises(OSError):

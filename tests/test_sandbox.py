@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from grader.assignments import COURSE_DIR
+from grader.errors import CouldNotGrade
 from grader.untrusted import sandbox
 from grader.untrusted.runner import MAX_CELL_OUTPUT_BYTES, KernelSession, Limits
 
@@ -165,13 +166,13 @@ def test_a_kernel_that_fails_to_start_leaves_no_cgroup_behind(tmp_path):
     job.mkdir()
     sandbox.prepare_job(job, ISOLATION)
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
-    session = KernelSession(notebook, job, Limits(), seed=0, isolation=ISOLATION)
+    session = KernelSession(notebook, job, Limits(kernel_start_timeout_s=15), seed=0, isolation=ISOLATION)
 
     async def start():
         async with session:
             pass
 
-    with pytest.raises(Exception):
+    with pytest.raises(CouldNotGrade):  # tried again, then the grader's failure: never the student's
         asyncio.run(start())
     assert session.cgroup is not None and not any(path.exists() for path in session.cgroup.paths)
     time.sleep(1)

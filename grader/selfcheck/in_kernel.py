@@ -16,10 +16,12 @@ probe looks at) and then put back as it was (threads, backend, random state).
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from typing import Any, Iterator
 
 from grader.trusted.artifacts import Artifact, load_artifact
+from grader.trusted.records import RecordFolder
 from grader.untrusted.probes import in_process_tools, probe_source
 
 
@@ -82,6 +84,7 @@ def run_probes(assignment: str, names: list[str], namespace: dict[str, Any], inp
         for name in names:
             out_dir = folder / f"probe-{name}"
             out_dir.mkdir()
+            records = RecordFolder.made(out_dir, frozenset({os.geteuid()}))
             probe = probe_globals(folder)
             exec(code, probe)
             began = time.monotonic()
@@ -91,7 +94,7 @@ def run_probes(assignment: str, names: list[str], namespace: dict[str, Any], inp
             except Exception:  # as grade submit takes a probe cell that raised: nothing came back
                 artifacts[name] = Artifact(name, problem="error")
             else:
-                artifacts[name] = load_artifact(out_dir, name)
+                artifacts[name] = load_artifact(records, name)
             seconds[name] = time.monotonic() - began
             error = artifacts[name].error or {}
             if error.get("type") == "KeyboardInterrupt":

@@ -20,18 +20,18 @@ from pathlib import Path
 from typing import Callable
 
 import nbformat
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
-from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
+from traitlets import Type
 
+from grader.errors import CouldNotGrade
 from grader.untrusted import sandbox
 from grader.untrusted.probes import preamble_source
+from grader.untrusted.messages import MAX_CELL_OUTPUT_BYTES  # noqa: F401 (the caps are quoted from here)
+from grader.untrusted.messages import MAX_ERROR_TEXT, BoundedKernelClient, BoundedNotebookClient
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_MAX_ERROR_TEXT = 3000
-MAX_CELL_OUTPUT_BYTES = 2**20
-MAX_NOTEBOOK_OUTPUT_BYTES = 8 * 2**20
-TRUNCATION_MARK = "\n[grader: output truncated]\n"
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,17 @@ class Limits:
     interrupt_grace_s: float = 5.0
     max_restarts: int = 3
     grading_timeout_s: float = 1500.0
+    # A loaded machine can take long to start a kernel (importing torch, answering kernel_info): a
+    # kernel that has not answered by then is ended and another one started.
+    kernel_start_timeout_s: float = 120.0
+    kernel_start_attempts: int = 2
 
 
 class SandboxedKernelManager(AsyncKernelManager):
     """Launches the kernel inside the sandbox's command; the connection file is handed over to
     the sandbox's uid once written."""
 
+    client_factory = Type(BoundedKernelClient, klass=AsyncKernelClient)
     wrapper: list[str] = []
     connection_owner: Callable[[Path], None] | None = None
 
@@ -156,16 +161,6 @@ def _probe_call(token: str, name: str, folder: str, source_file: str) -> str:
     return f"if (lambda grader_probe=({token!r}, {name!r}, {folder!r}, {source_file!r}): 0).__code__:\n    pass\n"
 
 
-def _content_bytes(content) -> int:
-    if isinstance(content, str):
-        return len(content)
-    if isinstance(content, dict):
-        return sum(_content_bytes(v) for v in content.values())
-    if isinstance(content, (list, tuple)):
-        return sum(_content_bytes(v) for v in content)
-    return 8
-
-
 def _outcome(index: int, cell: nbformat.NotebookNode, status: str, ending: str) -> CellOutcome:
     """What became of an executed cell: its error, if it raised one, unless its kernel ended (and
     then ``ending`` says how)."""
@@ -174,8 +169,8 @@ def _outcome(index: int, cell: nbformat.NotebookNode, status: str, ending: str) 
         if output.get("output_type") == "error":
             outcome.status = "error"
             outcome.error_type = output.get("ename", "")
-            outcome.error_message = ANSI.sub("", output.get("evalue", ""))[:_MAX_ERROR_TEXT]
-            outcome.traceback = ANSI.sub("", "\n".join(output.get("traceback", [])))[-_MAX_ERROR_TEXT:]
+            outcome.error_message = ANSI.sub("", output.get("evalue", ""))[:MAX_ERROR_TEXT]
+            outcome.traceback = ANSI.sub("", "\n".join(output.get("traceback", [])))[-MAX_ERROR_TEXT:]
     if status != "finished":
         outcome.status = status
     if outcome.ended_kernel:
@@ -218,8 +213,17 @@ class KernelSession:
         self.limits = limits
         self.seed = seed
         self.isolation = isolation
-        self.client = NotebookClient(
-            notebook,
+        self.job = job
+        self.log = job / "kernel.log"
+        self.cgroup: sandbox.Cell | None = None
+        self.memory_limit_hit = False
+        self.dead = False
+        self.ending = ""
+        self.client = self._new_client()
+
+    def _new_client(self) -> BoundedNotebookClient:
+        client = BoundedNotebookClient(
+            self.notebook,
             kernel_name="python3",
             # Time is kept by _execute, which can kill a kernel that ignores the interrupt.
             timeout=None,
@@ -228,52 +232,35 @@ class KernelSession:
             shutdown_kernel="immediate",
             resources={"metadata": {"path": str(self.work)}},
             kernel_manager_class=SandboxedKernelManager,
+            startup_timeout=self.limits.kernel_start_timeout_s,
         )
-        self.job = job
-        self.log = job / "kernel.log"
-        self.cgroup: sandbox.Cell | None = None
-        self.memory_limit_hit = False
-        self.dead = False
-        self.ending = ""
         # ZMQ over files in the job folder rather than TCP ports: nothing listens on the network,
         # and a kernel in its own network namespace can still be reached.
-        self.client.km = self.client.create_kernel_manager()
-        self.client.km.transport = "ipc"
-        self.client.km.ip = str(self.sockets / "kernel")
-        self.client.km.connection_file = str(self.sockets / "kernel.json")
+        client.km = client.create_kernel_manager()
+        client.km.transport = "ipc"
+        client.km.ip = str(self.sockets / "kernel")
+        client.km.connection_file = str(self.sockets / "kernel.json")
         # A signal would reach the sandbox's launcher, not the kernel: ask the kernel to interrupt
         # itself over its control channel instead.
-        self.client.km.kernel_spec.interrupt_mode = "message"
-        self.output_bytes: dict[int, int] = {}
-        self.truncated_cells: list[int] = []
-        self.client.output = self._capped_output(self.client.output)
-
-    def _capped_output(self, keep):
-        """nbclient's output handler behind a cap, so that a flood of printing is dropped as it
-        arrives instead of piling up in this process; errors always pass."""
-        def output(outs, msg, display_id, cell_index):
-            if msg.get("msg_type") == "error":
-                return keep(outs, msg, display_id, cell_index)
-            size = _content_bytes(msg.get("content", {}))
-            cell = self.output_bytes.get(cell_index, 0)
-            room = min(MAX_CELL_OUTPUT_BYTES - cell, MAX_NOTEBOOK_OUTPUT_BYTES - sum(self.output_bytes.values()))
-            if size > room:
-                if cell_index in self.truncated_cells:
-                    return None
-                self.truncated_cells.append(cell_index)
-                content = msg.get("content", {})
-                if msg.get("msg_type") == "stream" and room > 0 and isinstance(content.get("text"), str):
-                    # Kept: the start of the flood, which is what a student needs to see.
-                    self.output_bytes[cell_index] = cell + room
-                    keep(outs, {**msg, "content": {**content, "text": content["text"][:room]}}, display_id,
-                         cell_index)
-                outs.append(nbformat.v4.new_output("stream", name="stderr", text=TRUNCATION_MARK))
-                return None
-            self.output_bytes[cell_index] = cell + size
-            return keep(outs, msg, display_id, cell_index)
-        return output
+        client.km.kernel_spec.interrupt_mode = "message"
+        return client
 
     async def __aenter__(self) -> "KernelSession":
+        """Start the kernel and run the grader's preamble in it. A kernel that does not answer in
+        time (a loaded machine) is ended and another started; none answering is the grader's
+        failure, never the student's."""
+        failures = []
+        for attempt in range(self.limits.kernel_start_attempts):
+            if attempt:
+                self.client, self.dead, self.ending = self._new_client(), False, ""
+            try:
+                return await self._start()
+            except Exception as err:
+                failures.append(f"{type(err).__name__}: {err}"[:200])
+        raise CouldNotGrade(f"no kernel started ({'; '.join(failures)}); the machine may be overloaded: grade this "
+                            "notebook again, with fewer at once")
+
+    async def _start(self) -> "KernelSession":
         self.own.mkdir()  # the grader's: the kernel cannot swap its two folders for links
         for folder in (self.work, self.home):
             folder.mkdir()
@@ -292,8 +279,10 @@ class KernelSession:
             env=kernel_environment(self.limits.torch_threads, self.home), stdout=self._log_handle,
             stderr=self._log_handle,
         )
+        entered = False
         try:
             await self._kernel_context.__aenter__()
+            entered = True
             # The preamble imports torch, which takes seconds on a loaded machine: its time limit
             # is not the notebook's cells'.
             cell, status = await self._run_source(
@@ -302,9 +291,13 @@ class KernelSession:
             if status != "finished" or not _ready(cell):
                 raise RuntimeError(f"the kernel did not run the grader's preamble ({status} {self.ending})")
         except BaseException:
-            self._log_handle.close()
-            self.cgroup.close()
-            shutil.rmtree(self.own, ignore_errors=True)
+            try:
+                if entered:  # a kernel that started but did not run the preamble is ended
+                    await self._kernel_context.__aexit__(None, None, None)
+            finally:
+                self._log_handle.close()
+                self.cgroup.close()
+                shutil.rmtree(self.own, ignore_errors=True)
             raise
         return self
 
@@ -324,26 +317,36 @@ class KernelSession:
         """Run one cell: "finished", "timeout" (interrupted, the kernel lives on), "stuck" (the
         interrupt did not stop it, so the kernel was killed) or "died" (the kernel ended)."""
         task = asyncio.ensure_future(self.client.async_execute_cell(cell, index, store_history=store_history))
+        # A grading that is stopped leaves this cell's task behind: its end (the kernel ended
+        # under it) is nobody's to report.
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
         status = "finished"
-        done, _ = await asyncio.wait({task}, timeout=max(timeout, 0.01))
-        if not done:
-            status = "timeout"
-            try:
-                await self.client.km.interrupt_kernel()
-            except Exception:  # an unreachable kernel is killed below
-                pass
-            done, _ = await asyncio.wait({task}, timeout=self.limits.interrupt_grace_s)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=max(timeout, 0.01))
             if not done:
-                status = "stuck"
-                await self._kill()
-                done, _ = await asyncio.wait({task}, timeout=10)
+                status = "timeout"
+                try:
+                    await self.client.km.interrupt_kernel()
+                except Exception:  # an unreachable kernel is killed below
+                    pass
+                done, _ = await asyncio.wait({task}, timeout=self.limits.interrupt_grace_s)
                 if not done:
-                    task.cancel()
+                    status = "stuck"
+                    await self._kill()
+                    done, _ = await asyncio.wait({task}, timeout=10)
+                    if not done:
+                        task.cancel()
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
         try:
             await task
         except (DeadKernelError, asyncio.CancelledError):
             if status == "finished":
                 status = "died"
+        except Exception:  # the kernel broke the protocol (a malformed reply): it is not trusted further
+            await self._kill()
+            status = "died"
         if status in ("died", "stuck"):
             self.dead = True
             self.ending = await self._how_it_ended(status)
@@ -408,7 +411,7 @@ class KernelSession:
                 run.stopped_by = outcome
             run.cells.append(outcome)
         run.seconds = time.monotonic() - start
-        run.truncated_cells = [i for i in self.truncated_cells if 0 <= i < len(self.notebook.cells)]
+        run.truncated_cells = [i for i in self.client.truncated_cells if 0 <= i < len(self.notebook.cells)]
         return run
 
     async def run_probe(self, probe_source: str, name: str, inputs: Path, out_dir: Path,

@@ -260,6 +260,11 @@ def hand_over(path: Path, isolation: Isolation) -> None:
         os.chown(path, SANDBOX_UID, SANDBOX_UID)
 
 
+def kernel_uid(isolation: Isolation) -> int:
+    """The uid that owns what the kernel writes, as this process sees it."""
+    return SANDBOX_UID if isolation.mode == "bubblewrap" else os.geteuid()
+
+
 def take_back(path: Path, isolation: Isolation) -> None:
     """A folder handed over earlier, no longer the kernel's to write."""
     if isolation.mode == "bubblewrap":

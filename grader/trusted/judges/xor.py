@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.utils.data as tud
 
-from grader.trusted.artifacts import Artifact, load_tensor_file
+from grader.trusted.artifacts import Artifact, plain_tensors
 from grader.trusted.compare import FLOAT32, FLOAT64, compare, dtype_text, shape_text
 from grader.trusted.judges.draws import Draw
 from grader.trusted.judges.evidence import error_messages, exception_messages, mismatch_message
@@ -18,6 +18,7 @@ from grader.trusted.judges.xor_mistakes import (TABLE, eval_accuracy, eval_case_
                                                 eval_state_and_zero_point, mostly_same_labels, same_accuracy,
                                                 same_batch, same_counts, same_items, same_noise, same_state,
                                                 same_tensor)
+from grader.trusted.records import Unreadable
 from grader.trusted.results import Figure, Message, Verdict
 
 ASSIGNMENT = "xor"
@@ -693,12 +694,13 @@ def _judge_state_dict(saved: Artifact, structure: Artifact, inputs, forward_ok: 
 
 def _load_saved_state(saved: Artifact) -> tuple[dict[str, torch.Tensor] | None, bool]:
     try:
-        state = load_tensor_file(saved.folder / SAVED_STATE_FILE) if saved.folder else None
-    except Exception:  # a whole pickled model, or anything else that is not plain tensors
+        loaded = saved.load_tensors(SAVED_STATE_FILE)
+    except Unreadable:  # a whole pickled model, or anything else that is not plain tensors
         return None, True
-    if not isinstance(state, dict) or not state or not all(isinstance(x, torch.Tensor) for x in state.values()):
+    state = plain_tensors(loaded)
+    if not state or not isinstance(loaded, dict) or len(state) != len(loaded):
         return None, True
-    return {str(k): x for k, x in state.items()}, False
+    return state, False
 
 
 def _state_difference(got: dict[str, torch.Tensor], want: dict[str, torch.Tensor]) -> dict[str, str] | None:

@@ -1,0 +1,83 @@
+"""What a kernel sends on its channels is counted before the grader keeps any of it: widget
+(comm) messages, error messages and outputs of any size or shape, real kernels sending them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import nbformat
+import pytest
+
+from grader.untrusted import sandbox
+from grader.untrusted.messages import MAX_CELL_OUTPUT_BYTES, message_bytes
+from grader.untrusted.runner import KernelSession, Limits
+from peak_memory import peak_mb
+
+pytestmark = pytest.mark.kernel
+ISOLATION = sandbox.detect()
+# The kernel's own session signs whatever it sends: a notebook can send any message it likes.
+SEND = """
+_k = get_ipython().kernel
+def send(kind, content, buffers=None, channel='iopub'):
+    socket = _k.iopub_socket if channel == 'iopub' else _k.shell_stream
+    _k.session.send(socket, kind, content, parent=_k.get_parent('shell'), buffers=buffers)
+"""
+
+
+def run_cells(job, sources: list[str], limits: Limits = Limits(cell_timeout_s=60)):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    sandbox.prepare_job(job, ISOLATION)
+
+    async def go():
+        async with KernelSession(notebook, job, limits, seed=0, isolation=ISOLATION) as kernel:
+            return await kernel.run_notebook(), kernel
+
+    run, kernel = asyncio.run(go())
+    return run, notebook.cells, kernel
+
+
+def test_floods_on_every_kind_of_message_stay_bounded_and_the_next_cell_runs(tmp_path):
+    flood = [
+        SEND,
+        # widgets: kept by nbclient in its widget state, by default
+        "for i in range(40):\n    send('comm_open', {'comm_id': str(i), 'target_name': 'jupyter.widget',"
+        " 'data': {'state': {'_model_module': 'x', 'big': 'w' * 4_000_000}}})",
+        "for i in range(40):\n    send('comm_msg', {'comm_id': '1', 'data': {'state': {'big': 'w' * 4_000_000}},"
+        " 'buffer_paths': [['b']]}, buffers=[b'b' * 4_000_000])",
+        # errors: always let through, so that a cell's failure is seen
+        "for i in range(40):\n    send('error', {'ename': 'E' * 1_000_000, 'evalue': 'v' * 2_000_000,"
+        " 'traceback': ['t' * 100_000] * 40})\nraise ValueError('the real one')",
+        # outputs of every kind, and frames larger than the grader receives
+        "for i in range(40):\n    send('display_data', {'data': {'text/plain': 'd' * 4_000_000}, 'metadata': {},"
+        " 'transient': {'display_id': 'x' * 4_000_000}})",
+        "for i in range(40):\n    send('execute_result', {'data': {'text/plain': 'r'}, 'metadata': {},"
+        " 'execution_count': 'c' * 4_000_000})",
+        # malformed: fields missing or of the wrong type
+        "send('stream', {'name': 'stdout'})\nsend('display_data', {'data': 5})\nsend('error', {'traceback': 7})\n"
+        "send('update_display_data', {'data': {}, 'metadata': {}, 'transient': 3})",
+        "print('after')",
+        # frames over what the grader receives: zmq drops that channel (the kernel's later output is lost)
+        "for i in range(10):\n    send('stream', {'name': 'stdout', 'text': 's' * 50_000_000})\nprint('lost')",
+    ]
+    with peak_mb() as before:
+        pass
+    with peak_mb() as peak:
+        run, cells, _ = run_cells(tmp_path, flood)
+    assert [c.status for c in run.cells] == ["ok", "ok", "ok", "error", "ok", "ok", "error", "ok", "ok"]
+    assert run.cells[3].error_type == "ValueError" and run.cells[3].error_message == "the real one"
+    assert "after" in "".join(o.get("text", "") for o in cells[-2].outputs)
+    for cell in cells:
+        assert message_bytes(cell.outputs) <= MAX_CELL_OUTPUT_BYTES + 10_000
+        assert sum(o.get("output_type") == "error" for o in cell.outputs) <= 1
+        assert not isinstance(cell.get("execution_count"), str)
+    print(f"grader peak {peak[0]:.0f} MiB, {before[0]:.0f} MiB before")
+    # About 1 GB was sent in all; the grader receives frames of 8 MiB at most, a few at a time.
+    assert peak[0] - before[0] < 300, f"the grader grew by {peak[0] - before[0]:.0f} MiB"
+
+
+def test_message_bytes_counts_without_recursion():
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    assert message_bytes(deep) == 8 * 100_000
+    assert message_bytes({"a": "é" * 10, "b": b"x" * 100}) == 16 + 2 + 40 + 100
