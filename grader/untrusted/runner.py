@@ -8,6 +8,7 @@ the kernel says about a cell, and how a kernel ended, is kept as plain data for 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import re
 import secrets
@@ -22,6 +23,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
+from grader.errors import CouldNotGrade
 from grader.untrusted import sandbox
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -44,6 +46,7 @@ class Limits:
     interrupt_grace_s: float = 5.0
     max_restarts: int = 3
     grading_timeout_s: float = 1500.0
+    cpus: float = 1.0  # each kernel's CPU quota, in cores, where a cgroup can cap it
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -147,6 +150,11 @@ def _content_bytes(content) -> int:
     return 8
 
 
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text[:200]}" if text else type(err).__name__
+
+
 def _outcome(index: int, cell: nbformat.NotebookNode, status: str, ending: str) -> CellOutcome:
     """What became of an executed cell: its error, if it raised one, unless its kernel ended (and
     then ``ending`` says how)."""
@@ -206,7 +214,7 @@ class KernelSession:
         )
         self.job = job
         self.log = job / "kernel.log"
-        self.cgroup: sandbox.Cell | None = None
+        self.cgroup: sandbox.Walls | None = None
         self.memory_limit_hit = False
         self.dead = False
         self.ending = ""
@@ -250,34 +258,54 @@ class KernelSession:
         return output
 
     async def __aenter__(self) -> "KernelSession":
-        self.cgroup = sandbox.Cell(self.isolation, self.limits)
-        wrapper = self.cgroup.enter_command() + sandbox.rlimit_command(self.limits)
-        if self.isolation.mode == "bubblewrap":
-            wrapper += sandbox.bubblewrap_command(self.job, self.job / "work", self.job / "home", self.limits.disk_mb,
-                                                  shared=tuple(f for f in (self.exchange, self.sockets)
-                                                               if f is not None and not f.is_relative_to(self.job)))
-        self.client.km.wrapper = wrapper
-        self.client.km.connection_owner = lambda path: sandbox.hand_over(path, self.isolation)
-        # The kernel's own stderr (its log, a crash report) goes to a file, not to our terminal.
-        self._log_handle = open(self.log, "wb")
-        self._kernel_context = self.client.async_setup_kernel(
-            env=kernel_environment(self.limits.torch_threads), stdout=self._log_handle,
-            stderr=self._log_handle,
-        )
+        shared = tuple(f for f in (self.exchange, self.sockets) if f is not None and not f.is_relative_to(self.job))
+        # The kernel's walls: cgroups or a watchdog, and the sandbox of the mode detected.
+        self.cgroup = sandbox.Walls(self.isolation, self.limits, self.job, shared, self.sockets)
+        self._log_handle = None
         try:
-            await self._kernel_context.__aenter__()
+            try:
+                self.client.km.wrapper = self.cgroup.command()
+            except OSError as err:
+                raise CouldNotGrade(f"cannot build the {self.isolation.mode} sandbox ({_one_line(err)}); "
+                                    "run `grade doctor`") from None
+            self.client.km.connection_owner = lambda path: sandbox.hand_over(path, self.isolation)
+            # The kernel's own stderr (its log, a crash report) goes to a file, not to our terminal.
+            self._log_handle = open(self.log, "wb")
+            self._kernel_context = self.client.async_setup_kernel(
+                env=kernel_environment(self.limits.torch_threads), stdout=self._log_handle,
+                stderr=self._log_handle,
+            )
+            try:
+                await self._kernel_context.__aenter__()
+            except Exception as err:
+                # No student code has run yet: the sandbox failed, not the notebook.
+                atexit.unregister(self.client._cleanup_kernel)
+                raise CouldNotGrade(f"the kernel did not start in the {self.isolation.mode} sandbox "
+                                    f"({_one_line(err)}{self._log_tail()}); run `grade doctor`") from None
+            process = getattr(self.client.km.provisioner, "process", None)
+            self.cgroup.launched(getattr(process, "pid", None))
             # The preamble imports torch, which takes seconds on a loaded machine: its time limit
             # is not the notebook's cells'.
             _, status = await self._run_source(
                 _preamble(self.limits.torch_threads, self.seed, self.token), max(self.limits.cell_timeout_s, 120)
             )
             if status != "finished":
-                raise RuntimeError(f"the kernel did not run the grader's preamble ({status} {self.ending})")
+                raise CouldNotGrade(f"the kernel did not run the grader's preamble in the {self.isolation.mode} "
+                                    f"sandbox ({status} {self.ending}{self._log_tail()}); run `grade doctor`")
         except BaseException:
-            self._log_handle.close()
+            if self._log_handle is not None:
+                self._log_handle.close()
             self.cgroup.close()
             raise
         return self
+
+    def _log_tail(self) -> str:
+        """The kernel's last words, when it wrote any: what a TA needs to see why it failed."""
+        try:
+            lines = self.log.read_text("utf-8", errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return f": {lines[-1][:200]}" if lines else ""
 
     async def __aexit__(self, *exc_info) -> None:
         try:
@@ -335,7 +363,7 @@ class KernelSession:
         provisioner = self.client.km.provisioner
         process = getattr(provisioner, "process", None)
         returncode = process.poll() if process is not None else None
-        return _ending(returncode, memory, self.isolation.mode == "bubblewrap")
+        return _ending(returncode, memory, self.isolation.sandboxed)
 
     async def _run_source(self, source: str, timeout: float) -> tuple[nbformat.NotebookNode, str]:
         cell = nbformat.v4.new_code_cell(source)
