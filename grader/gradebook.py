@@ -63,11 +63,11 @@ def write_gradebook(out: Path) -> Path:
         rows.append((submission, results, results.get("extra_data", {}), points))
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(["student", "name", "file", "score", "max_score", *objects, "status", "reason"])
+    writer.writerow(["student", "name", "file", "score", "max_score", *objects, "status", "reason", "isolation"])
     for submission, results, extra, points in rows:
         writer.writerow([submission.student, submission.name, str(submission.path), _number(results.get("score")),
                          _number(results.get("max_score")), *[_number(points.get(o)) for o in objects],
-                         extra.get("status", "missing"), extra.get("reason", "")])
+                         extra.get("status", "missing"), extra.get("reason", ""), extra.get("isolation", "")])
     path = out / GRADEBOOK
     write_atomically(path, text.getvalue().rstrip("\n"))
     return path

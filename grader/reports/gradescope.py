@@ -44,6 +44,7 @@ def results_json(result: GradeResult, catalog: Catalog) -> dict[str, Any]:
             "seed": result.seed,
             "device": result.device,
             "grader_version": result.grader_version,
+            "isolation": result.isolation,  # the sandbox mode the notebook ran in (grade doctor)
             "language": catalog.language,
             "notes": [n.key for n in result.notes],
         },

@@ -67,9 +67,11 @@ def own_v2_cgroup(root: Path = CGROUP_ROOT) -> Path | None:
         lines = Path("/proc/self/cgroup").read_text().splitlines()
     except OSError:
         return None
+    # A hybrid host (v1 for the controllers) mounts the unified hierarchy at root/unified.
+    mount = root if (root / "cgroup.controllers").exists() or not (root / "unified").is_dir() else root / "unified"
     for line in lines:
         if line.startswith("0::"):
-            return root / line[3:].lstrip("/")
+            return mount / line[3:].lstrip("/")
     return None
 
 
