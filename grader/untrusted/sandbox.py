@@ -215,6 +215,7 @@ class Walls:
         if not has_cpu_cgroup:
             prefix += cgroups.lower_priority_command()
         if self.sockets is not None:
+            _empty(self.sockets)  # what an earlier kernel left there (its sockets, or a flood) goes
             hand_over(self.sockets, self.isolation)  # to make its sockets in; taken back in `launched`
         mode = self.isolation.mode
         if mode == "rootless" and os.geteuid() == 0:
@@ -248,6 +249,17 @@ class Walls:
         self.cell.close()
         if self.userns is not None:
             self.userns.close()
+
+
+def _empty(folder: Path) -> None:
+    for entry in os.scandir(folder):
+        if entry.is_dir(follow_symlinks=False) and not os.path.ismount(entry.path):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass
 
 
 def prepare_job(job: Path, isolation: Isolation, disk_mb: int | None = None) -> None:
