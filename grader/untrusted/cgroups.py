@@ -176,13 +176,15 @@ class Cell:
             path.mkdir()
             (path / "memory.max").write_text(str(limits.memory_mb * MiB))
             (path / "pids.max").write_text(str(limits.max_processes))
-            for name, value in (("memory.swap.max", "0"), ("cpu.weight", "100"),
-                                ("cpu.max", f"{int(limits.cpus * CPU_PERIOD_US)} {CPU_PERIOD_US}")):
-                if (path / name).exists():  # swap and cpu may be off on this host
-                    (path / name).write_text(value)
         except OSError:
             leftovers.remove_cgroup(path, attempts=5)
             return
+        for name, value in (("memory.swap.max", "0"), ("cpu.weight", "100"),
+                            ("cpu.max", f"{int(limits.cpus * CPU_PERIOD_US)} {CPU_PERIOD_US}")):
+            try:
+                (path / name).write_text(value)
+            except OSError:
+                pass  # swap accounting or the cpu controller may be off on this host
         self.paths.append(path)
 
     def enter_command(self) -> list[str]:
