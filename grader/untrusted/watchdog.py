@@ -1,6 +1,6 @@
 """The grader's own watch over a kernel, where no cgroup can cap it.
 
-A thread samples the kernel's whole process tree (its descendants, and every process of its
+A thread samples the kernel's whole process tree with psutil (its descendants, and every process of its
 session, so children that were orphaned still count) a few times a second. Over the memory
 limit by resident size, the proportional size (PSS, so that memory shared after ``fork`` is
 counted once) decides; at the limit every process of the tree is killed, and the grading says
@@ -17,26 +17,24 @@ import signal
 import threading
 from pathlib import Path
 
+import psutil
+
 MiB = 2**20
 INTERVAL_S = 0.2
 
 
-def _proc_table() -> dict[int, tuple[int, int, int]]:
-    """pid -> (parent pid, session id, start time), from /proc."""
+def _proc_table() -> dict[int, tuple[int, int, float]]:
+    """pid -> (parent pid, session id, start time) of every process."""
     table = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
+    for process in psutil.process_iter(["ppid", "create_time"]):
         try:
-            with open(f"/proc/{entry.name}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-        except OSError:
+            table[process.pid] = (process.info["ppid"] or 0, os.getsid(process.pid), process.info["create_time"])
+        except (OSError, psutil.Error):
             continue
-        table[int(entry.name)] = (int(fields[1]), int(fields[3]), int(fields[19]))
     return table
 
 
-def process_tree(root: int, table: dict[int, tuple[int, int, int]] | None = None) -> set[int]:
+def process_tree(root: int, table: dict[int, tuple[int, int, float]] | None = None) -> set[int]:
     """``root``, its descendants, and the processes of its session with theirs."""
     table = _proc_table() if table is None else table
     found = {root} | {pid for pid, (_, session, _) in table.items() if session == root}
@@ -52,24 +50,27 @@ def process_tree(root: int, table: dict[int, tuple[int, int, int]] | None = None
     return {pid for pid in found if pid in table}
 
 
-def _kib(pid: int, file: str, field: str) -> int:
-    try:
-        with open(f"/proc/{pid}/{file}", "rb") as handle:
-            for line in handle:
-                if line.startswith(field):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+def _each(pids: set[int], measure) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            total += measure(psutil.Process(pid))
+        except (psutil.Error, OSError, AttributeError):
+            continue
+    return total
 
 
 def tree_resident_bytes(pids: set[int]) -> int:
     """Cheap, and an upper bound: memory shared between the processes counts once per process."""
-    return sum(_kib(pid, "status", b"VmRSS:") for pid in pids) * 1024
+    return _each(pids, lambda process: process.memory_info().rss)
 
 
 def tree_proportional_bytes(pids: set[int]) -> int:
-    return sum(_kib(pid, "smaps_rollup", b"Pss:") for pid in pids) * 1024
+    """Shared memory split between its sharers (PSS; USS where the system has no PSS)."""
+    def proportional(process) -> int:
+        full = process.memory_full_info()
+        return getattr(full, "pss", full.uss)
+    return _each(pids, proportional)
 
 
 def folder_bytes(folder: Path, most: int = 10_000) -> int:
@@ -104,15 +105,15 @@ class Watchdog:
         self.interval_s = interval_s
         self.memory_hit = False
         self.disk_hit = False
-        self.seen: set[tuple[int, int]] = set()  # (pid, start time): a reused pid is not ours
+        self.seen: set[tuple[int, float]] = set()  # (pid, start time): a reused pid is not ours
         self._root: int | None = None
-        self._root_start = -1
+        self._root_start = -1.0
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self, pid: int) -> None:
         self._root = pid
-        self._root_start = _proc_table().get(pid, (0, 0, -1))[2]
+        self._root_start = _proc_table().get(pid, (0, 0, -1.0))[2]
         self._thread = threading.Thread(target=self._watch, name=f"grader-watchdog-{pid}", daemon=True)
         self._thread.start()
 
@@ -128,7 +129,7 @@ class Watchdog:
                 self.disk_hit = True
                 self.kill()
 
-    def _tree(self, table: dict[int, tuple[int, int, int]]) -> set[int]:
+    def _tree(self, table: dict[int, tuple[int, int, float]]) -> set[int]:
         if table.get(self._root, (0, 0, None))[2] != self._root_start:
             table = {pid: entry for pid, entry in table.items() if pid != self._root}  # gone; pid reused
         return process_tree(self._root, table)
