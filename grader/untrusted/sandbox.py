@@ -136,7 +136,8 @@ def try_mode(mode: str) -> str:
             mode == "rootless" and as_root) as userns:
         kernel_uid = SANDBOX_UID if as_root else None
         job, work, home = _trial_folders(Path(tmp), kernel_uid)
-        command = _mode_command(mode, userns, job, work, home, 16, (), job_on_tmpfs=False)
+        # The options a kernel of this mode gets (only root mounts the job folder's tmpfs itself).
+        command = _mode_command(mode, userns, job, work, home, 16, (), job_on_tmpfs=mode == "root")
         try:
             tried = subprocess.run(command + [sys.executable, "-c", "import encodings"], capture_output=True,
                                    text=True, timeout=TRIAL_TIMEOUT_S)
