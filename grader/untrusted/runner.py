@@ -150,6 +150,17 @@ def _content_bytes(content) -> int:
     return 8
 
 
+def _close_sockets(manager) -> None:
+    """A kernel manager whose kernel never answered: its sockets closed now, without lingering,
+    so that collecting its ZMQ context later cannot block this process."""
+    try:
+        manager._close_control_socket()
+        if getattr(manager, "_created_context", False):
+            manager.context.destroy(linger=0)
+    except Exception:  # best effort: the grading is being reported as failed anyway
+        pass
+
+
 def _one_line(err: BaseException) -> str:
     text = " ".join(str(err).split())
     return f"{type(err).__name__}: {text[:200]}" if text else type(err).__name__
@@ -275,11 +286,13 @@ class KernelSession:
                 env=kernel_environment(self.limits.torch_threads), stdout=self._log_handle,
                 stderr=self._log_handle,
             )
+            manager = self.client.km
             try:
                 await self._kernel_context.__aenter__()
             except Exception as err:
                 # No student code has run yet: the sandbox failed, not the notebook.
                 atexit.unregister(self.client._cleanup_kernel)
+                _close_sockets(manager)
                 raise CouldNotGrade(f"the kernel did not start in the {self.isolation.mode} sandbox "
                                     f"({_one_line(err)}{self._log_tail()}); run `grade doctor`") from None
             process = getattr(self.client.km.provisioner, "process", None)
