@@ -12,7 +12,41 @@ import nbformat
 
 from grader.errors import UnusableInput
 
-COURSE_DIR = Path(os.environ.get("GRADER_COURSE_DIR") or Path(__file__).resolve().parents[1])
+COURSE_OPTION = "pass --course DIR (the folder holding reference/) or set GRADER_COURSE"
+
+
+def _holds_course(folder: Path) -> bool:
+    # A TA's checkout has reference/; a student bundle has exercises/ and its precomputed answers.
+    return (folder / "reference").is_dir() or (folder / "exercises").is_dir()
+
+
+def find_course(explicit: Path | str | None = None) -> Path | None:
+    """The course folder: ``explicit`` (``--course``), else ``$GRADER_COURSE`` (or the older
+    ``$GRADER_COURSE_DIR``), else the checkout this package was imported from (an editable
+    install, a student bundle), else the current folder if it holds ``reference/``."""
+    named = explicit or os.environ.get("GRADER_COURSE") or os.environ.get("GRADER_COURSE_DIR")
+    if named:
+        return Path(named).resolve()
+    checkout = Path(__file__).resolve().parents[1]
+    if _holds_course(checkout):
+        return checkout
+    if (Path.cwd() / "reference").is_dir():
+        return Path.cwd().resolve()
+    return None
+
+
+# Where reference/, exercises/ and mutants/ are. When no course is found it is the package's
+# parent, where nothing is; grading then says which option names the course (require_course).
+COURSE_DIR = find_course() or Path(__file__).resolve().parents[1]
+
+
+def use_course(folder: Path) -> None:
+    """Grade the course in ``folder`` (the ``--course`` option), here and in worker processes."""
+    global COURSE_DIR
+    if not (folder / "reference").is_dir() and not (folder / "exercises").is_dir():
+        raise UnusableInput(f"--course {folder}: no reference/ or exercises/ folder there; {COURSE_OPTION}")
+    COURSE_DIR = folder.resolve()
+    os.environ["GRADER_COURSE"] = str(COURSE_DIR)
 
 
 @dataclass(frozen=True)
@@ -48,6 +82,14 @@ ASSIGNMENTS = {
         ),
     )
 }
+
+
+def require_course(assignment: Assignment, precomputed: Path) -> None:
+    """Refuse to grade without the assignment's reference notebook or its precomputed answers,
+    naming the option that finds them."""
+    if not assignment.reference.exists() and not precomputed.exists():
+        raise UnusableInput(f"no course found for {assignment.name!r}: {assignment.reference} does not exist "
+                            f"(looked in {COURSE_DIR}); {COURSE_OPTION}")
 
 
 def get_assignment(name: str) -> Assignment:

@@ -58,6 +58,38 @@ def _stop(number: int, frame) -> None:
     raise Stopped(number)
 
 
+def _use_course(ctx, param, value: Path | None) -> Path | None:
+    if value is not None:
+        from grader.assignments import use_course
+
+        use_course(value)
+    return value
+
+
+# Eager, so that the course is known before any other option or the command looks for it.
+course_option = click.option(
+    "--course", type=click.Path(path_type=Path, file_okay=False), callback=_use_course, is_eager=True,
+    expose_value=False, envvar="GRADER_COURSE",
+    help="The course folder (with reference/, exercises/, mutants/); default: $GRADER_COURSE, the checkout "
+         "the grader runs from, or the current folder if it holds reference/.")
+allow_unsandboxed_option = click.option(
+    "--allow-unsandboxed", is_flag=True,
+    help="Grade even where student code cannot be sandboxed (isolation: none, see grade doctor).")
+
+
+def _refuse_unsandboxed(allowed: bool) -> str:
+    """The isolation mode; refuses ``none`` unless ``allowed``."""
+    from grader.untrusted import sandbox
+
+    mode = sandbox.detect().mode
+    if mode == "none" and not allowed:
+        raise GraderError("student code cannot be sandboxed on this machine (isolation: none, see grade doctor); "
+                          "fix that, or pass --allow-unsandboxed to grade without a sandbox")
+    if mode == "none":
+        click.echo("grade: warning: grading without the sandbox (--allow-unsandboxed)", err=True)
+    return mode
+
+
 @click.group(cls=_Grade)
 @click.version_option(__version__, prog_name="grade")
 @click.option("--debug", is_flag=True, help="Show the traceback when the grader itself fails (also GRADER_DEBUG=1).")
@@ -85,6 +117,7 @@ def main(debug: bool) -> None:
               help="Also write the report as Markdown (for LMS comments) to this path.")
 @click.option("--no-report", is_flag=True, help="Write no HTML report.")
 @click.option("-v", "--verbose", is_flag=True, help="Show the messages of passed checks too.")
+@course_option
 def submit(notebook: Path, assignment: str | None, seed: int | None, device: str, json_path: Path | None,
            lang: str, html_path: Path | None, md_path: Path | None, no_report: bool, verbose: bool) -> None:
     """Grade one notebook (.ipynb, or a .py script: Jupytext percent or plain), print one line per check
@@ -98,7 +131,7 @@ def submit(notebook: Path, assignment: str | None, seed: int | None, device: str
 
     result = grade_notebook(notebook, assignment=assignment, seed=seed, device=device)
     messages = catalog(lang)
-    if result.isolation != "bubblewrap":
+    if result.isolation == "none":
         click.echo("grade: warning: the notebook ran without the sandbox (see `grade doctor`)", err=True)
     console = Console(highlight=False, soft_wrap=True)
     for line in summary_lines(result, messages, verbose=verbose):
@@ -146,8 +179,10 @@ def _shard(ctx, param, value: str | None) -> tuple[int, int] | None:
               help="Grade only shard K of N (for CI jobs or Slurm array tasks); join them with grade merge.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Grade on this dask.distributed scheduler (needs grader[cluster]; workers must see the files).")
+@course_option
+@allow_unsandboxed_option
 def batch(source: Path, out_dir: Path, jobs: int, seed: int | None, force: bool, lang: str,
-          shard: tuple[int, int] | None, scheduler: str | None) -> None:
+          shard: tuple[int, int] | None, scheduler: str | None, allow_unsandboxed: bool) -> None:
     """Grade a class. SOURCE is a folder with one notebook per student or one folder per student
     (nbgrader's submitted/ layout too), or a Moodle or Canvas "download all submissions" zip.
 
@@ -168,6 +203,8 @@ def batch(source: Path, out_dir: Path, jobs: int, seed: int | None, force: bool,
     from grader.batch import grade_class, in_shard
     from grader.gradebook import write_gradebook, write_manifest, write_summary
 
+    if scheduler is None:  # on a cluster, each worker grades with its own host's sandbox
+        _refuse_unsandboxed(allow_unsandboxed)
     submissions = _submissions_in(source, out_dir)
     if shard is not None:
         submissions = [s for s in submissions if in_shard(s, shard)]
@@ -251,6 +288,7 @@ def merge(parts: tuple[Path, ...], out_dir: Path, lang: str) -> None:
 
 
 @main.command()
+@course_option
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if exercises/ differ from a fresh release.")
 @click.option("--student-bundle", "bundle", type=click.Path(path_type=Path, file_okay=False),
               help="Also write what students install to grade at home, without the reference solutions.")
@@ -295,7 +333,9 @@ def release(check: bool, bundle: Path | None, wheel: bool) -> None:
 @click.option("--seeds", type=click.IntRange(1, 3), default=3, show_default=True,
               help="Seeds the reference notebooks are graded with.")
 @click.option("--as-script", is_flag=True, help="Grade each case as a Jupytext percent script (.py) instead.")
-def check_reference(jobs: int, only: str | None, seeds: int, as_script: bool) -> None:
+@course_option
+@allow_unsandboxed_option
+def check_reference(jobs: int, only: str | None, seeds: int, as_script: bool, allow_unsandboxed: bool) -> None:
     """Prove the grader grades what it claims to: each reference notebook gets full marks on every
     seed, each exercise skeleton 0, each mutant in mutants/ loses points in exactly its tags with
     its hint in the feedback, each correct variant full marks. Prints a matrix of cases by graded
@@ -307,6 +347,7 @@ def check_reference(jobs: int, only: str | None, seeds: int, as_script: bool) ->
     from grader.authoring.check import cases, coverage_problems, run_cases
     from grader.reports.check_matrix import matrix_tables, problem_lines, summary_line
 
+    _refuse_unsandboxed(allow_unsandboxed)
     chosen = cases(only, seeds)
     if as_script:
         import dataclasses
@@ -335,12 +376,19 @@ def check_reference(jobs: int, only: str | None, seeds: int, as_script: bool) ->
 
 @main.command()
 def doctor() -> None:
-    """Say what isolation student code gets on this machine, and what is missing."""
+    """Say what isolation student code gets on this machine (each mode is tried, strongest
+    first), what it contains, why stronger modes failed, and what would give a stronger one.
+
+    Exit status: 0 when the sandbox is complete (root or rootless, with cgroup memory caps),
+    1 when something is missing.
+
+    Example: grade doctor
+    """
     from grader.untrusted import sandbox
 
     isolation = sandbox.detect()
     click.echo("\n".join(isolation.describe()))
-    sys.exit(0 if isolation.mode == "bubblewrap" else 1)
+    sys.exit(0 if isolation.complete else 1)
 
 
 @main.group()

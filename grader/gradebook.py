@@ -63,12 +63,13 @@ def write_gradebook(out: Path) -> Path:
         rows.append((submission, results, results.get("extra_data", {}), points))
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(["student", "name", "file", "score", "max_score", *objects, "status", "reason"])
+    writer.writerow(["student", "name", "file", "score", "max_score", *objects, "status", "reason", "isolation"])
     for submission, results, extra, points in rows:
         writer.writerow([_text(submission.student), _text(submission.name), _text(str(submission.path)),
                          _number(score_of(results)), _number(max_score_of(results)),
                          *[_number(points.get(o)) for o in objects],
-                         _text(str(extra.get("status", "missing"))), _text(str(extra.get("reason", "")))])
+                         _text(str(extra.get("status", "missing"))), _text(str(extra.get("reason", ""))),
+                         _text(str(extra.get("isolation", "")))])
     path = out / GRADEBOOK
     write_atomically(path, text.getvalue().rstrip("\n"))
     return path

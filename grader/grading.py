@@ -20,7 +20,7 @@ from typing import Any
 import nbformat
 
 from grader import __version__
-from grader.assignments import Assignment, get_assignment, recognise
+from grader.assignments import Assignment, get_assignment, recognise, require_course
 from grader.errors import Stopped, UnusableInput
 from grader.notebook_file import code_digest, read_notebook, uncompilable_cells
 from grader.seeds import course_secret, grading_seed
@@ -66,6 +66,7 @@ def grade_notebook(path: Path, assignment: str | None = None, seed: int | None =
     if not chosen.reference.exists():
         from grader.trusted import precomputed
 
+        require_course(chosen, precomputed.path(chosen.name))
         seed = precomputed.seed_for(seed)  # a student bundle knows a few seeds only
     return asyncio.run(_until_stopped(_grade(Path(path), notebook, chosen, seed, device, limits, started)))
 

@@ -17,7 +17,7 @@ def _result(assignment: str, failed: dict[str, list[Message]], advice: dict[str,
     return GradeResult(assignment=assignment, notebook=f"/home/ana/entregas/{assignment}.ipynb",
                        score=sum(c.score for c in checks), max_score=sum(c.max_score for c in checks),
                        checks=checks, notes=notes, seed=1234, device="cpu", seconds=12.34,
-                       grader_version="0.1.0", isolation="bubblewrap")
+                       grader_version="0.1.0", isolation="root")
 
 
 def xor_with_mistakes(hostile_text: bool = False) -> GradeResult:

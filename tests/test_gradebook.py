@@ -26,7 +26,7 @@ def _shard(folder, students: dict[str, str], shard) -> None:
 def test_a_gradebook_has_a_row_for_a_submission_without_a_result(tmp_path):
     write_manifest(tmp_path, [Submission("ana", tmp_path / "ana.ipynb", "Ana García")], None)
     assert write_gradebook(tmp_path).read_text("utf-8") == (
-        f"student,name,file,score,max_score,status,reason\nana,Ana García,{tmp_path / 'ana.ipynb'},,,missing,\n")
+        f"student,name,file,score,max_score,status,reason,isolation\nana,Ana García,{tmp_path / 'ana.ipynb'},,,missing,,\n")
 
 
 def test_merge_joins_shards_and_refuses_two_notebooks_for_one_student(tmp_path):
@@ -35,7 +35,7 @@ def test_merge_joins_shards_and_refuses_two_notebooks_for_one_student(tmp_path):
     merged = CliRunner().invoke(main, ["merge", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "all")])
     assert merged.exit_code == 0 and merged.output.startswith("2 submissions"), merged.output
     assert (tmp_path / "all" / "gradebook.csv").read_text("utf-8").splitlines()[1:] == [
-        f"ana,,{tmp_path / 'a' / 'ana.ipynb'},50,100,50,graded,", f"luis,,{tmp_path / 'b' / 'luis.ipynb'},50,100,50,graded,"]
+        f"ana,,{tmp_path / 'a' / 'ana.ipynb'},50,100,50,graded,,", f"luis,,{tmp_path / 'b' / 'luis.ipynb'},50,100,50,graded,,"]
 
     _shard(tmp_path / "c", {"ana": "3"}, (1, 2))
     clash = CliRunner().invoke(main, ["merge", str(tmp_path / "c"), "--out", str(tmp_path / "all")])

@@ -54,7 +54,7 @@ def test_results_json_follows_the_spec_with_our_data_in_extra_data(language):
     result = xor_with_mistakes(hostile_text=True)
     results = assert_gradescope_results(results_json(result, catalog(language)))
     assert "max_score" not in results and results["extra_data"]["max_score"] == 100
-    assert results["score"] == result.score and results["extra_data"]["isolation"] == "bubblewrap"
+    assert results["score"] == result.score and results["extra_data"]["isolation"] == "root"
     assert {t["visibility"] for t in results["tests"]} == {"visible"}
     failed = {t["extra_data"]["check"]: t for t in results["tests"] if t["status"] == "failed"}
     assert set(failed) == {"train_model_matches_reference", "eval_model_returns_accuracy"}

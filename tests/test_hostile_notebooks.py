@@ -33,15 +33,16 @@ pytestmark = pytest.mark.kernel
 # One file per family of attacks; each file's [[hostile]] entries have the shape cases.toml describes.
 CASES = [case for file in sorted((TESTS / "hostile").glob("*.toml"))
          for case in tomllib.loads(file.read_text("utf-8")).get("hostile", [])]
-SANDBOXED = sandbox.detect().mode == "bubblewrap"
+SANDBOXED = sandbox.detect().sandboxed
 # Without bubblewrap and cgroups, these cannot be contained: they are skipped, and `grade doctor` says so.
 NEED_SANDBOX = {"memory_bomb", "fork_bomb", "reads_instructor_files", "disk_filler"}
 
 
 def expanded(text: str) -> str:
-    """``{course_dir}``, ``{secret_file}`` (the course secret's path), and ``{repeat:TEXT:N}`` as
+    """``{course_dir}``, ``{secret_file}`` (the course secret's path), ``{grader_home}``, and ``{repeat:TEXT:N}`` as
     TEXT written N times (inputs too big to spell out)."""
-    text = text.replace("{course_dir}", str(COURSE_DIR)).replace("{secret_file}", str(secret_file()))
+    text = text.replace("{course_dir}", str(COURSE_DIR)).replace("{secret_file}", str(secret_file())) \
+        .replace("{grader_home}", str(Path.home()))
     return re.sub(r"\{repeat:(.*?):(\d+)\}", lambda m: m.group(1) * int(m.group(2)), text)
 
 
@@ -128,24 +129,29 @@ def processes_mentioning(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_hostile_notebook_is_contained_and_graded(case, tmp_path, monkeypatch):
-    from grader.grading import grade_notebook
-
+def test_hostile_notebook_is_contained_and_graded(case, tmp_path):
     if case["name"] in NEED_SANDBOX and not SANDBOXED:
         pytest.skip("needs bubblewrap and cgroups: see `grade doctor`")
+    contained_grading(case, tmp_path)
+
+
+def contained_grading(case: dict, folder: Path):
+    """Grade one hostile case end to end and check what every isolation mode promises (also run
+    by tests/hostile_cases_in_mode.py under the other modes); the result."""
+    from grader.grading import grade_notebook
+
     notebook = hostile_notebook(copy.deepcopy(case))
-    path = tmp_path / f"{case['name']}.ipynb"
+    path = folder / f"{case['name']}.ipynb"
     write_hostile(notebook, case, path)
-    jobs = tmp_path / "jobs"
+    jobs = folder / "jobs"
     jobs.mkdir()
     sockets = tempfile.mkdtemp(prefix="hostile-", dir="/tmp")
     # The grader's folders land here, so that whatever outlives the grading can be found by them:
     # every process of the sandbox has one in its command line (bwrap's binds, the kernel's -f).
-    monkeypatch.setattr(tempfile, "tempdir", str(jobs))
-    monkeypatch.setattr(sandbox, "_short_temp_dir", lambda: sockets)
+    saved = tempfile.tempdir, sandbox._short_temp_dir
+    tempfile.tempdir, sandbox._short_temp_dir = str(jobs), lambda: sockets
     before = instructor_files()
     began = time.monotonic()
-
     global OPENED_THROUGH_LINKS
     OPENED_THROUGH_LINKS = []
     with peak_mb() as start:
@@ -154,11 +160,12 @@ def test_hostile_notebook_is_contained_and_graded(case, tmp_path, monkeypatch):
         with peak_mb() as peak:
             if "exit" in case:
                 assert "limits" not in case, "the CLI grades with the default limits"
-                result = graded_through_the_cli(path, case, tmp_path)
+                result = graded_through_the_cli(path, case, folder)
             else:
                 result = grade_notebook(path, seed=SEED, limits=with_fields(Limits(), **case.get("limits", {})))
     finally:
         opened, OPENED_THROUGH_LINKS = OPENED_THROUGH_LINKS, None
+        tempfile.tempdir, sandbox._short_temp_dir = saved
 
     took = time.monotonic() - began
     assert took < case["seconds"], f"took {took:.0f} s"
@@ -183,3 +190,4 @@ def test_hostile_notebook_is_contained_and_graded(case, tmp_path, monkeypatch):
         assert len(html_report(result, catalog(language)).encode()) < 2 * 2**20
     said = {k for m in result.notes + [m for c in result.checks for m in c.messages] for k in keys(m)}
     assert set(case["notes"]) <= said, result.notes
+    return result

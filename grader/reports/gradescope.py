@@ -92,7 +92,7 @@ def results_json(result: GradeResult, catalog: Catalog, after_due_date: Iterable
             "seed": result.seed,
             "device": result.device,
             "grader_version": result.grader_version,
-            "isolation": result.isolation,
+            "isolation": result.isolation,  # the sandbox mode the notebook ran in (grade doctor)
             "language": catalog.language,
             "notes": [n.key for n in result.notes],
         },

@@ -59,7 +59,7 @@ class GradeResult:
     device: str
     seconds: float
     grader_version: str
-    isolation: str = "unknown"  # "bubblewrap" or "rlimits" (see grader.untrusted.sandbox)
+    isolation: str = "unknown"  # "root", "rootless" or "none" (see grader.untrusted.sandbox)
 
     @property
     def full_marks(self) -> bool:

@@ -50,9 +50,10 @@ def _owner_is_gone(name: str) -> bool:
 
 
 def kill_cgroup_tasks(path: Path) -> bool:
-    """SIGKILL each task in one cgroup; whether there were any."""
+    """SIGKILL each task in one cgroup (v1's ``tasks``, v2's ``cgroup.procs``); whether there were any."""
+    listing = path / "tasks" if (path / "tasks").exists() else path / "cgroup.procs"
     try:
-        pids = [int(p) for p in (path / "tasks").read_text().split()]
+        pids = [int(p) for p in listing.read_text().split()]
     except OSError:
         return False
     for pid in pids:
@@ -88,12 +89,12 @@ def unmount_below(folder: Path) -> None:
             subprocess.run(["umount", "-l", point], capture_output=True)
 
 
-def sweep(cgroup_root: Path, temp_dirs: list[str]) -> list[str]:
-    """Remove the cgroups (and their processes), mounts and temporary folders of graders that no
-    longer run. Returns what was removed, for tests and ``grade doctor``."""
+def sweep(cgroup_bases: list[Path], temp_dirs: list[str]) -> list[str]:
+    """Remove the cgroups (and their processes) in ``cgroup_bases``, and the mounts and temporary
+    folders in ``temp_dirs``, of graders that no longer run. Returns what was removed, for tests
+    and ``grade doctor``."""
     removed = []
-    for controller in ("memory", "pids"):
-        base = cgroup_root / controller
+    for base in cgroup_bases:
         try:
             names = os.listdir(base)
         except OSError:

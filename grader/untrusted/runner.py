@@ -8,6 +8,7 @@ the kernel says about a cell, and how a kernel ended, is kept as plain data for 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
 import os
 import re
@@ -51,6 +52,7 @@ class Limits:
     # kernel that has not answered by then is ended and another one started.
     kernel_start_timeout_s: float = 120.0
     kernel_start_attempts: int = 2
+    cpus: float = 1.0  # each kernel's CPU quota, in cores, where a cgroup can cap it
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -161,6 +163,22 @@ def _probe_call(token: str, name: str, folder: str, source_file: str) -> str:
     return f"if (lambda grader_probe=({token!r}, {name!r}, {folder!r}, {source_file!r}): 0).__code__:\n    pass\n"
 
 
+def _close_sockets(manager) -> None:
+    """A kernel manager whose kernel never answered: its sockets closed now, without lingering,
+    so that collecting its ZMQ context later cannot block this process."""
+    try:
+        manager._close_control_socket()
+        if getattr(manager, "_created_context", False):
+            manager.context.destroy(linger=0)
+    except Exception:  # best effort: the grading is being reported as failed anyway
+        pass
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text[:200]}" if text else type(err).__name__
+
+
 def _outcome(index: int, cell: nbformat.NotebookNode, status: str, ending: str) -> CellOutcome:
     """What became of an executed cell: its error, if it raised one, unless its kernel ended (and
     then ``ending`` says how)."""
@@ -215,7 +233,7 @@ class KernelSession:
         self.isolation = isolation
         self.job = job
         self.log = job / "kernel.log"
-        self.cgroup: sandbox.Cell | None = None
+        self.cgroup: sandbox.Walls | None = None
         self.memory_limit_hit = False
         self.dead = False
         self.ending = ""
@@ -249,57 +267,82 @@ class KernelSession:
         """Start the kernel and run the grader's preamble in it. A kernel that does not answer in
         time (a loaded machine) is ended and another started; none answering is the grader's
         failure, never the student's."""
-        failures = []
+        failures: list[CouldNotGrade] = []
         for attempt in range(self.limits.kernel_start_attempts):
             if attempt:
                 self.client, self.dead, self.ending = self._new_client(), False, ""
             try:
                 return await self._start()
+            except CouldNotGrade as err:  # said what failed and what to do
+                failures.append(err)
             except Exception as err:
-                failures.append(f"{type(err).__name__}: {err}"[:200])
-        raise CouldNotGrade(f"no kernel started ({'; '.join(failures)}); the machine may be overloaded: grade this "
-                            "notebook again, with fewer at once")
+                failures.append(CouldNotGrade(f"no kernel started ({_one_line(err)}); the machine may be "
+                                              "overloaded: grade this notebook again, with fewer at once"))
+        raise failures[-1]
 
     async def _start(self) -> "KernelSession":
         self.own.mkdir()  # the grader's: the kernel cannot swap its two folders for links
         for folder in (self.work, self.home):
             folder.mkdir()
             sandbox.hand_over(folder, self.isolation)
-        self.cgroup = sandbox.Cell(self.isolation, self.limits)
-        wrapper = self.cgroup.enter_command() + sandbox.rlimit_command(self.limits)
-        if self.isolation.mode == "bubblewrap":
-            wrapper += sandbox.bubblewrap_command(self.job, self.work, self.home, self.limits.disk_mb,
-                                                  shared=tuple(f for f in (self.exchange, self.sockets)
-                                                               if f is not None and not f.is_relative_to(self.job)))
-        self.client.km.wrapper = wrapper
-        self.client.km.connection_owner = lambda path: sandbox.hand_over(path, self.isolation)
-        # The kernel's own stderr (its log, a crash report) goes to a file, not to our terminal.
-        self._log_handle = open(self.log, "wb")
-        self._kernel_context = self.client.async_setup_kernel(
-            env=kernel_environment(self.limits.torch_threads, self.home), stdout=self._log_handle,
-            stderr=self._log_handle,
-        )
+        shared = tuple(f for f in (self.exchange, self.sockets) if f is not None and not f.is_relative_to(self.job))
+        # The kernel's walls: cgroups or a watchdog, and the sandbox of the mode detected.
+        self.cgroup = sandbox.Walls(self.isolation, self.limits, self.job, shared, self.sockets,
+                                    work=self.work, home=self.home)
+        self._log_handle = None
         entered = False
         try:
-            await self._kernel_context.__aenter__()
+            try:
+                self.client.km.wrapper = self.cgroup.command()
+            except OSError as err:
+                raise CouldNotGrade(f"cannot build the {self.isolation.mode} sandbox ({_one_line(err)}); "
+                                    "run `grade doctor`") from None
+            self.client.km.connection_owner = lambda path: sandbox.hand_over(path, self.isolation)
+            # The kernel's own stderr (its log, a crash report) goes to a file, not to our terminal.
+            self._log_handle = open(self.log, "wb")
+            self._kernel_context = self.client.async_setup_kernel(
+                env=kernel_environment(self.limits.torch_threads, self.home), stdout=self._log_handle,
+                stderr=self._log_handle,
+            )
+            manager = self.client.km
+            try:
+                await self._kernel_context.__aenter__()
+            except Exception as err:
+                # No student code has run yet: the sandbox failed, not the notebook.
+                atexit.unregister(self.client._cleanup_kernel)
+                _close_sockets(manager)
+                raise CouldNotGrade(f"the kernel did not start in the {self.isolation.mode} sandbox "
+                                    f"({_one_line(err)}{self._log_tail()}); run `grade doctor`") from None
             entered = True
+            process = getattr(self.client.km.provisioner, "process", None)
+            self.cgroup.launched(getattr(process, "pid", None))
             # The preamble imports torch, which takes seconds on a loaded machine: its time limit
             # is not the notebook's cells'.
             cell, status = await self._run_source(
                 _preamble(self.limits.torch_threads, self.seed, self.token, self.exchange),
                 max(self.limits.cell_timeout_s, 120))
             if status != "finished" or not _ready(cell):
-                raise RuntimeError(f"the kernel did not run the grader's preamble ({status} {self.ending})")
+                raise CouldNotGrade(f"the kernel did not run the grader's preamble in the {self.isolation.mode} "
+                                    f"sandbox ({status} {self.ending}{self._log_tail()}); run `grade doctor`")
         except BaseException:
             try:
                 if entered:  # a kernel that started but did not run the preamble is ended
                     await self._kernel_context.__aexit__(None, None, None)
             finally:
-                self._log_handle.close()
+                if self._log_handle is not None:
+                    self._log_handle.close()
                 self.cgroup.close()
                 shutil.rmtree(self.own, ignore_errors=True)
             raise
         return self
+
+    def _log_tail(self) -> str:
+        """The kernel's last words, when it wrote any: what a TA needs to see why it failed."""
+        try:
+            lines = self.log.read_text("utf-8", errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return f": {lines[-1][:200]}" if lines else ""
 
     async def __aexit__(self, *exc_info) -> None:
         try:
@@ -369,7 +412,7 @@ class KernelSession:
         provisioner = self.client.km.provisioner
         process = getattr(provisioner, "process", None)
         returncode = process.poll() if process is not None else None
-        return _ending(returncode, memory, self.isolation.mode == "bubblewrap")
+        return _ending(returncode, memory, self.isolation.sandboxed)
 
     async def _run_source(self, source: str, timeout: float) -> tuple[nbformat.NotebookNode, str]:
         cell = nbformat.v4.new_code_cell(source)
