@@ -267,18 +267,16 @@ class KernelSession:
         """Start the kernel and run the grader's preamble in it. A kernel that does not answer in
         time (a loaded machine) is ended and another started; none answering is the grader's
         failure, never the student's."""
-        failures: list[CouldNotGrade] = []
+        failures: list[str] = []
         for attempt in range(self.limits.kernel_start_attempts):
             if attempt:
                 self.client, self.dead, self.ending = self._new_client(), False, ""
             try:
                 return await self._start()
-            except CouldNotGrade as err:  # said what failed and what to do
-                failures.append(err)
-            except Exception as err:
-                failures.append(CouldNotGrade(f"no kernel started ({_one_line(err)}); the machine may be "
-                                              "overloaded: grade this notebook again, with fewer at once"))
-        raise failures[-1]
+            except Exception as err:  # a CouldNotGrade says what failed and what to do
+                failures.append(str(err) if isinstance(err, CouldNotGrade) else _one_line(err))
+        raise CouldNotGrade(f"no kernel started in {len(failures)} tries (last: {failures[-1]}); on a loaded "
+                            "machine, grade this notebook again with fewer at once")
 
     async def _start(self) -> "KernelSession":
         self.own.mkdir()  # the grader's: the kernel cannot swap its two folders for links

