@@ -116,7 +116,9 @@ def test_a_sandbox_that_fails_after_detection_is_could_not_grade(monkeypatch, tm
     began = time.monotonic()
     ran = CliRunner().invoke(main, ["submit", str(tmp_path / "nb.ipynb"), "--no-report"])
     assert ran.exit_code == 3, ran.output
-    assert ran.output.startswith("grade: error: the kernel did not start in the rootless sandbox")
+    # Tried once more (a kernel can also fail to start on a loaded machine), then the last reason.
+    assert ran.output.startswith("grade: error: no kernel started in 2 tries (last: the kernel did not start in "
+                                 "the rootless sandbox")
     assert "bwrap: cannot mount /proc" in ran.output and "grade doctor" in ran.output
     assert len(ran.output.strip().splitlines()) == 1 and time.monotonic() - began < 120
 
