@@ -29,6 +29,7 @@ from grader.text import encodable
 from grader.trusted.artifacts import Artifact, load_artifact
 from grader.trusted.judges.evidence import cell_error_hint
 from grader.trusted.records import RecordFolder
+from grader.trusted.seals import SealReader, Unsealed
 from grader.trusted.results import CheckResult, GradeResult, Message, Verdict
 from grader.trusted.points import checks_of
 from grader.untrusted.probes import probe_source
@@ -152,7 +153,8 @@ def _prepare(assignment: Assignment, seed: int, device: str, threads: int) -> Pr
 async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assignment, seed: int,
                  device: str, limits: Limits, started: float) -> GradeResult:
     isolation = sandbox.detect()
-    with sandbox.job_folders(isolation, limits.disk_mb) as folders:
+    # The seal FIFO's reader is opened before the kernel starts, which opens it to write.
+    with sandbox.job_folders(isolation, limits.disk_mb) as folders, SealReader(folders.seals) as seals:
         preparing = _in_background(_prepare, assignment, seed, device, limits.torch_threads)
         artifacts: dict[str, Artifact] = {}
         probe_cells: dict[str, CellOutcome] = {}
@@ -164,20 +166,30 @@ async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assign
             inputs_path = folders.exchange / "inputs.pt"
             torch.save(prepared.inputs, inputs_path)
             source = probe_source(assignment.name)
+            # A forked process cannot use CUDA: on a GPU, probes run in the kernel itself.
+            alone = prepared.device != "cuda"
             for name in prepared.judge.PROBES:
                 out_dir = folders.exchange / f"probe-{secrets.token_hex(8)}"
                 out_dir.mkdir()
                 records = RecordFolder.made(out_dir, frozenset({sandbox.kernel_uid(isolation)}))
                 sandbox.hand_over(out_dir, isolation)
-                outcome = await kernel.probe(source, name, inputs_path, out_dir)
+                seals.drain()  # what the notebook put there before this probe is nobody's seal
+                outcome = await kernel.probe(source, name, inputs_path, out_dir, alone)
                 sandbox.take_back(out_dir, isolation)
                 probe_cells[name] = outcome
                 # Only a probe whose cell finished may speak; a crash leaves whatever the
                 # student's code wrote there, which is not evidence.
                 # A probe stopped at the memory cap says so on its own checks, not only in the notes.
-                artifacts[name] = (load_artifact(records, name) if outcome.status == "ok"
-                                   else Artifact(name, problem="memory" if outcome.ending == "memory"
-                                                 else outcome.status))
+                if outcome.status != "ok":
+                    artifacts[name] = Artifact(name, problem="memory" if outcome.ending == "memory"
+                                               else outcome.status)
+                    continue
+                try:
+                    seal = seals.seal_for(out_dir.name, alone)
+                except Unsealed:  # the notebook ran beside the probe, or wrote in its channel
+                    artifacts[name] = Artifact(name, problem="interfered")
+                    continue
+                artifacts[name] = load_artifact(records.sealed(seal), name)
         # The notebook's code, as read here, for what judges find in it themselves (autograd).
         prepared.hidden["notebook_code"] = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
         verdicts = prepared.judge.judge(artifacts, prepared.inputs, prepared.hidden, prepared.answers,

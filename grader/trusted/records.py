@@ -20,7 +20,9 @@ import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
+
+from grader.trusted.seals import matches
 
 MAX_JSON_BYTES = 2 * 2**20
 MAX_JSON_DEPTH = 32  # a record is a dict of values: lists of lists of numbers at most
@@ -49,6 +51,11 @@ class RecordFolder:
     device: int
     inode: int
     owners: frozenset[int]  # who may own the records: the uid the kernel runs as
+    seal: Mapping[str, str] | None = None  # the files the probe wrote, and their SHA-256
+
+    def sealed(self, seal: Mapping[str, str]) -> "RecordFolder":
+        """This folder, reading only the files ``seal`` lists, as they were when the probe sealed them."""
+        return RecordFolder(self.path, self.device, self.inode, self.owners, dict(seal))
 
     @classmethod
     def made(cls, path: Path, owners: frozenset[int]) -> "RecordFolder":
@@ -68,7 +75,12 @@ class RecordFolder:
             seen = os.fstat(folder)
             if (seen.st_dev, seen.st_ino) != (self.device, self.inode) or seen.st_uid != os.geteuid():
                 raise Unreadable("the folder is not the one the grader made")
-            return _read_in(folder, name, cap, self.owners)
+            if self.seal is not None and name not in self.seal:
+                raise Missing("not written by the probe")
+            data = _read_in(folder, name, cap, self.owners)
+            if not matches(self.seal, name, data):
+                raise Unreadable("changed after the probe wrote it")
+            return data
         finally:
             os.close(folder)
 

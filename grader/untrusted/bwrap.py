@@ -49,7 +49,8 @@ def supports(option: str) -> bool:
     return option in shown.stdout + shown.stderr
 
 
-def _view(job: Path, workdir: Path, home: Path, tmp_mb: int, shared: tuple[Path, ...], job_on_tmpfs: bool) -> list[str]:
+def _view(job: Path, workdir: Path, home: Path, tmp_mb: int, shared: tuple[Path, ...], job_on_tmpfs: bool,
+          sealed: tuple[Path, ...] = ()) -> list[str]:
     args = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session",
             "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
@@ -67,6 +68,8 @@ def _view(job: Path, workdir: Path, home: Path, tmp_mb: int, shared: tuple[Path,
     for folder in shared:  # the grader's folders: file permissions say what the kernel may write
         args += _bind("--bind", folder)
     args += _bind("--bind", job)
+    for path in sealed:  # read-only: the kernel writes into it but cannot change its mode
+        args += _bind("--ro-bind", path)
     if not job_on_tmpfs:
         # The job folder is on the host's disk: what the kernel writes goes to tmpfs mounts of
         # the sandbox instead, so that it is bounded and gone with the kernel.
@@ -91,23 +94,27 @@ _KEEP_ONLY_SETUID = ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add"
 
 
 def root_command(job: Path, workdir: Path, home: Path, tmp_mb: int, shared: tuple[Path, ...] = (),
-                 job_on_tmpfs: bool = True) -> list[str]:
-    return (["bwrap"] + _view(job, workdir, home, tmp_mb, shared, job_on_tmpfs) + _KEEP_ONLY_SETUID + ["--"]
+                 job_on_tmpfs: bool = True,
+                 sealed: tuple[Path, ...] = ()) -> list[str]:
+    return (["bwrap"] + _view(job, workdir, home, tmp_mb, shared, job_on_tmpfs, sealed) + _KEEP_ONLY_SETUID + ["--"]
             + _drop_to_sandbox_uid())
 
 
 def rootless_as_root_command(userns: str, job: Path, workdir: Path, home: Path, tmp_mb: int,
-                             shared: tuple[Path, ...] = (), job_on_tmpfs: bool = False) -> list[str]:
+                             shared: tuple[Path, ...] = (), job_on_tmpfs: bool = False,
+                 sealed: tuple[Path, ...] = ()) -> list[str]:
     """``userns``: the path of the user namespace to enter; the shell opens it as descriptor 3
     for bwrap, and the sandbox closes it before the kernel starts."""
     return (["/bin/sh", "-c", 'exec 3<"$0" && exec "$@"', userns, "bwrap", "--userns", "3"]
-            + _view(job, workdir, home, tmp_mb, shared, job_on_tmpfs) + _KEEP_ONLY_SETUID
+            + _view(job, workdir, home, tmp_mb, shared, job_on_tmpfs, sealed) + _KEEP_ONLY_SETUID
             + ["--", "/bin/sh", "-c", 'exec 3<&- && exec "$@"', "grader-sandbox"] + _drop_to_sandbox_uid())
 
 
 def rootless_command(job: Path, workdir: Path, home: Path, tmp_mb: int, shared: tuple[Path, ...] = (),
-                     job_on_tmpfs: bool = False) -> list[str]:
+                     job_on_tmpfs: bool = False,
+                 sealed: tuple[Path, ...] = ()) -> list[str]:
     own_namespace = ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
     if supports("--disable-userns"):
         own_namespace.append("--disable-userns")
-    return ["bwrap"] + own_namespace + _view(job, workdir, home, tmp_mb, shared, job_on_tmpfs) + ["--cap-drop", "ALL", "--"]
+    return (["bwrap"] + own_namespace + _view(job, workdir, home, tmp_mb, shared, job_on_tmpfs, sealed)
+            + ["--cap-drop", "ALL", "--"])

@@ -76,7 +76,7 @@ class RecoveringKernel:
         """Start a kernel and run the notebook; again without each cell that ends it."""
         while True:
             session = KernelSession(self.notebook, self.folders.job, self.limits, self.seed, self.isolation,
-                                    self.folders.exchange, self.folders.sockets)
+                                    self.folders.exchange, self.folders.sockets, self.folders.seals)
             await session.__aenter__()
             self.session = session
             deadline = min(time.monotonic() + self.limits.notebook_timeout_s, self.deadline)
@@ -105,8 +105,9 @@ class RecoveringKernel:
             await session.__aexit__(None, None, None)
             self.memory_limit_hit = self.memory_limit_hit or session.memory_limit_hit
 
-    async def probe(self, source: str, name: str, inputs: Path, out_dir: Path) -> CellOutcome:
-        """Run one probe, in a fresh kernel if the last one was ended."""
+    async def probe(self, source: str, name: str, inputs: Path, out_dir: Path, alone: bool = True) -> CellOutcome:
+        """Run one probe, in a fresh kernel if the last one was ended; ``alone``: see
+        ``KernelSession.run_probe``."""
         if self.deadline - time.monotonic() < _LEAST_PROBE_S:
             return CellOutcome(-1, None, "not_run", ending=DEADLINE)
         if self.session is None or self.session.dead:
@@ -122,7 +123,7 @@ class RecoveringKernel:
             if self.deadline - time.monotonic() < _LEAST_PROBE_S:
                 return CellOutcome(-1, None, "not_run", ending=DEADLINE)
         outcome = await self.session.run_probe(source, name, inputs, out_dir,
-                                               timeout=self.deadline - time.monotonic())
+                                               timeout=self.deadline - time.monotonic(), alone=alone)
         if outcome.ended_kernel:
             self.incidents.append(Incident(outcome.status, outcome.ending, outcome.seconds, probe=name))
         return outcome

@@ -139,12 +139,13 @@ def kernel_environment(threads: int, home: Path | None = None) -> dict[str, str]
     return env
 
 
-def _preamble(threads: int, seed: int, token: str, exchange: Path | None) -> str:
+def _preamble(threads: int, seed: int, token: str, exchange: Path | None, seals: Path | None = None,
+              own_pids: bool = False) -> str:
     """The first cell of every kernel, run before any student code: it runs the grader's
     kernel-side keeper (probes/preamble.py) in a namespace of its own, with a copy of the builtins
     as they are then; the keeper prints "grader-ready" once it is in place."""
     settings = {"threads": threads, "seed": seed, "token": token, "exchange": str(exchange) if exchange else None,
-                "ipython": True}
+                "ipython": True, "seals": str(seals) if seals else None, "own_pids": own_pids}
     return (f"(lambda b: b.exec(b.compile({preamble_source()!r}, '<grader-preamble>', 'exec'), {{'__builtins__': "
             f"dict(b.__dict__), '__name__': '__grader_preamble__', 'SETTINGS': {settings!r}}}))"
             "(__import__('builtins'))\n")
@@ -156,11 +157,12 @@ def _ready(cell: nbformat.NotebookNode) -> bool:
                for output in cell.get("outputs", []))
 
 
-def _probe_call(token: str, name: str, folder: str, source_file: str) -> str:
+def _probe_call(token: str, name: str, folder: str, source_file: str, alone: bool) -> str:
     """A probe cell that looks up no name at all: reading a lambda's ``__code__`` is an audit event,
     and the keeper's audit hook runs the probe named in the lambda's default. The probes' source is
     a file of the grader's in the exchange folder, not text in the cell."""
-    return f"if (lambda grader_probe=({token!r}, {name!r}, {folder!r}, {source_file!r}): 0).__code__:\n    pass\n"
+    return (f"if (lambda grader_probe=({token!r}, {name!r}, {folder!r}, {source_file!r}, {alone!r}): 0).__code__:\n"
+            "    pass\n")
 
 
 def _close_sockets(manager) -> None:
@@ -215,12 +217,15 @@ class KernelSession:
     """One kernel for one submission: the notebook's cells, then probe code."""
 
     def __init__(self, notebook: nbformat.NotebookNode, job: Path, limits: Limits, seed: int,
-                 isolation: sandbox.Isolation, exchange: Path | None = None, sockets: Path | None = None):
+                 isolation: sandbox.Isolation, exchange: Path | None = None, sockets: Path | None = None,
+                 seals: Path | None = None):
         """``job`` is a folder prepared by ``sandbox.prepare_job``; the kernel runs in a folder of
         its own below it, with a HOME of its own, both empty when it starts and removed after.
         ``exchange`` is the grader's folder for probe inputs and outputs, shared with the kernel;
-        ``sockets`` holds the kernel's sockets and connection file (job/ipc unless given)."""
+        ``sockets`` holds the kernel's sockets and connection file (job/ipc unless given);
+        ``seals`` is the FIFO probes seal their records through (grader.trusted.seals)."""
         self.exchange = exchange
+        self.seals = seals
         self.sockets = sockets or job / "ipc"
         self.token = "_grader_" + secrets.token_hex(8)
         # Each kernel starts in folders of its own, made empty: no file a previous kernel of this
@@ -286,7 +291,8 @@ class KernelSession:
         shared = tuple(f for f in (self.exchange, self.sockets) if f is not None and not f.is_relative_to(self.job))
         # The kernel's walls: cgroups or a watchdog, and the sandbox of the mode detected.
         self.cgroup = sandbox.Walls(self.isolation, self.limits, self.job, shared, self.sockets,
-                                    work=self.work, home=self.home)
+                                    work=self.work, home=self.home,
+                                    sealed=(self.seals,) if self.seals is not None else ())
         self._log_handle = None
         entered = False
         try:
@@ -317,7 +323,8 @@ class KernelSession:
             # The preamble imports torch, which takes seconds on a loaded machine: its time limit
             # is not the notebook's cells'.
             cell, status = await self._run_source(
-                _preamble(self.limits.torch_threads, self.seed, self.token, self.exchange),
+                _preamble(self.limits.torch_threads, self.seed, self.token, self.exchange, self.seals,
+                          own_pids=self.isolation.mode in ("root", "rootless")),
                 max(self.limits.cell_timeout_s, 120))
             if status != "finished" or not _ready(cell):
                 raise CouldNotGrade(f"the kernel did not run the grader's preamble in the {self.isolation.mode} "
@@ -456,16 +463,18 @@ class KernelSession:
         return run
 
     async def run_probe(self, probe_source: str, name: str, inputs: Path, out_dir: Path,
-                        timeout: float | None = None) -> CellOutcome:
+                        timeout: float | None = None, alone: bool = True) -> CellOutcome:
         """Run one probe in its own cell, for at most ``timeout`` seconds (and the probes' own
         limit); it reads ``inputs`` (the exchange folder's inputs.pt) and
-        writes its artifacts into ``out_dir`` (a folder of the exchange folder)."""
+        writes its artifacts into ``out_dir`` (a folder of the exchange folder). With ``alone``
+        (not when probes run on a GPU, which a forked process cannot use), it runs in a process of
+        its own while every other process of the sandbox is stopped (probes/preamble.py)."""
         if self.exchange is None or inputs != self.exchange / "inputs.pt" or out_dir.parent != self.exchange:
             raise ValueError("probes read and write only in the exchange folder")
         source_file = self.exchange / f"probes-{hashlib.sha256(probe_source.encode()).hexdigest()[:16]}.py"
         if not source_file.exists():
             source_file.write_text(probe_source, "utf-8")
-        call = _probe_call(self.token, name, out_dir.name, source_file.name)
+        call = _probe_call(self.token, name, out_dir.name, source_file.name, alone)
         began = time.monotonic()
         cell, status = await self._run_source(call, min(self.limits.probe_timeout_s, timeout or float("inf")))
         outcome = _outcome(-1, cell, status, self.ending)

@@ -149,13 +149,13 @@ def try_mode(mode: str) -> str:
 
 
 def _mode_command(mode: str, userns: UserNamespace | None, job: Path, work: Path, home: Path, tmp_mb: int,
-                  shared: tuple[Path, ...], job_on_tmpfs: bool) -> list[str]:
+                  shared: tuple[Path, ...], job_on_tmpfs: bool, sealed: tuple[Path, ...] = ()) -> list[str]:
     if mode == "root":
-        return bwrap.root_command(job, work, home, tmp_mb, shared, job_on_tmpfs)
+        return bwrap.root_command(job, work, home, tmp_mb, shared, job_on_tmpfs, sealed)
     if mode == "rootless" and userns is not None:
-        return bwrap.rootless_as_root_command(userns.path, job, work, home, tmp_mb, shared, job_on_tmpfs)
+        return bwrap.rootless_as_root_command(userns.path, job, work, home, tmp_mb, shared, job_on_tmpfs, sealed)
     if mode == "rootless":
-        return bwrap.rootless_command(job, work, home, tmp_mb, shared, job_on_tmpfs)
+        return bwrap.rootless_command(job, work, home, tmp_mb, shared, job_on_tmpfs, sealed)
     return []
 
 
@@ -193,7 +193,8 @@ class Walls:
     Made before the kernel starts; ``launched`` once it answers; ``close`` after it ended."""
 
     def __init__(self, isolation: Isolation, limits, job: Path, shared: tuple[Path, ...] = (),
-                 sockets: Path | None = None, work: Path | None = None, home: Path | None = None):
+                 sockets: Path | None = None, work: Path | None = None, home: Path | None = None,
+                 sealed: tuple[Path, ...] = ()):
         """``work`` and ``home``: the kernel's working folder and HOME, below ``job`` (each kernel
         gets its own, made empty: see grader.untrusted.runner)."""
         self.isolation = isolation
@@ -201,6 +202,7 @@ class Walls:
         self.job = job
         self.work, self.home = work or job / "work", home or job / "home"
         self.shared = shared
+        self.sealed = sealed  # files bound read-only into the sandbox (the seal FIFO)
         self.sockets = sockets
         self.cell = cgroups.Cell(isolation.caps, limits)
         self.userns: UserNamespace | None = None
@@ -229,7 +231,8 @@ class Walls:
             self.userns = UserNamespace()
             self.userns.open()
         return prefix + _mode_command(mode, self.userns, self.job, self.work, self.home,
-                                      self.limits.disk_mb, self.shared, job_on_tmpfs=self.isolation.disk_cap)
+                                      self.limits.disk_mb, self.shared, job_on_tmpfs=self.isolation.disk_cap,
+                                      sealed=self.sealed)
 
     def launched(self, pid: int | None) -> None:
         """The kernel answers: the socket folder is no longer the kernel's to write (it has made
@@ -306,11 +309,13 @@ class JobFolders:
     only while that probe runs), on a tmpfs of its own, so that a notebook that fills its disk
     neither fills the machine's nor keeps the grader from handing over inputs. ``sockets``: the
     kernel's ZMQ sockets, at a short path, since a Unix socket's path has at most 107 bytes; a
-    tmpfs of 1 MiB where possible, and the kernel's to write only while it starts."""
+    tmpfs of 1 MiB where possible, and the kernel's to write only while it starts. ``seals``:
+    the FIFO through which each probe's process seals the records it wrote."""
 
     job: Path
     exchange: Path
     sockets: Path
+    seals: Path  # a FIFO the kernel may write but not read: see grader.trusted.seals
 
 
 @contextmanager
@@ -319,9 +324,13 @@ def job_folders(isolation: Isolation, disk_mb: int) -> Iterator[JobFolders]:
     prefix = leftovers.owned_prefix()
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp, \
             tempfile.TemporaryDirectory(prefix=prefix, dir=_short_temp_dir()) as sockets:
-        folders = JobFolders(Path(tmp) / "job", Path(tmp) / "exchange", Path(sockets))
+        folders = JobFolders(Path(tmp) / "job", Path(tmp) / "exchange", Path(sockets), Path(tmp) / "seals")
         folders.job.mkdir()
         folders.exchange.mkdir()
+        os.mkfifo(folders.seals)
+        # Write-only for all, the kernel's uid included: in rootless mode the kernel owns it as
+        # seen from inside, and the sandbox binds it read-only so that it cannot chmod it back.
+        folders.seals.chmod(0o222)
         Path(tmp).chmod(0o755)
         try:
             _mount_tmpfs(folders.sockets, SOCKETS_MB, isolation)

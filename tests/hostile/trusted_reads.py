@@ -1,28 +1,26 @@
 # Runs in a hostile notebook's kernel (tests/hostile/trusted_reads.toml), as the start of a cell.
-# A function that calls attack(...) attacks the probe that calls it: once the probe has written
-# its records, and before its cell ends (the probe's folder is still the kernel's), each record
-# in the folder is replaced as ATTACKS says for its suffix: by a FIFO, a symbolic link to
-# somewhere on the grader's machine, a deflate bomb, JSON nested 200,000 deep.
+# attack(probe, attacks) replaces that probe's records once it has written them, and before its
+# cell ends (the probe's folder is still the kernel's), as `attacks` says for each suffix: by a
+# FIFO, a symbolic link to somewhere on the grader's machine, a deflate bomb, JSON nested 200,000
+# deep. The probe has sealed its records by then: what the grader reads must match the seal.
 import io as _io
 import os as _os
-import sys as _sys
 import zipfile as _zipfile
 
 
-def _probe_folder():
-    """The frame that holds the probe's folder, and the folder: a path, or a name below the
-    exchange folder where the probes' inputs are (``inputs.pt``)."""
-    frame = _sys._getframe(2)
-    while frame is not None:
-        strings = [v for v in list(frame.f_locals.values()) if isinstance(v, str)]
-        bases = [""] + [_os.path.dirname(v) for v in strings if v.endswith("inputs.pt")]
-        for value in strings:
-            if _os.path.basename(value).startswith("probe-"):
-                for base in bases:
-                    if _os.path.isdir(_os.path.join(base, value)):
-                        return frame, _os.path.join(base, value)
-        frame = frame.f_back
-    return None, None
+def _probe_folders():
+    """The probes' folders, wherever the grader put its exchange folder: a mount of the sandbox, or
+    a folder below the temporary folder."""
+    import glob
+
+    try:
+        with open("/proc/self/mountinfo") as mounts:
+            points = [line.split()[4] for line in mounts]
+    except OSError:
+        points = []
+    exchanges = [p for p in points if p.endswith("/exchange")] + glob.glob("/tmp/*/exchange") + glob.glob(
+        _os.path.join(_os.environ.get("TMPDIR", "/tmp"), "*", "exchange"))
+    return [folder for exchange in exchanges for folder in glob.glob(_os.path.join(exchange, "probe-*"))]
 
 
 def _deflate_bomb(megabytes):
@@ -62,19 +60,21 @@ def _replace(path, how):
             record.write(_deflate_bomb(int(how[len("bomb:"):])))
 
 
-def attack(attacks):
-    frame, folder = _probe_folder()
-    if frame is None or getattr(attack, "armed", False):
-        return
+def attack(probe, attacks):
+    """After each cell (a probe's cell too: IPython runs post_run_cell callbacks before it replies
+    to the grader), replace the records of probe ``probe`` (``<probe>.json``, ``<probe>.pt``) in
+    every probe folder, once each, as ``attacks`` says for their suffix."""
+    done = set()
 
-    def after_the_probe(current, event, arg):
-        if event == "return" and current is frame:
-            _sys.setprofile(None)
-            attack.armed = False
-            for name in sorted(_os.listdir(folder)):
-                for suffix, how in attacks.items():
-                    if name.endswith(suffix):
-                        _replace(_os.path.join(folder, name), how)
+    def after_each_cell(*_):
+        for folder in _probe_folders():
+            for suffix, how in attacks.items():
+                path = _os.path.join(folder, probe + suffix)
+                if path not in done and _os.path.isfile(path) and not _os.path.islink(path):
+                    done.add(path)
+                    try:
+                        _replace(path, how)
+                    except OSError:
+                        pass
 
-    attack.armed = True
-    _sys.setprofile(after_the_probe)
+    get_ipython().events.register("post_run_cell", after_each_cell)  # noqa: F821

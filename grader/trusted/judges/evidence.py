@@ -39,6 +39,8 @@ def error_messages(artifact: Artifact, function: str, cell_of: Callable[[int], i
         return [Message("probe_timeout", {"function": function})]
     if artifact.problem == "not_run":
         return [Message("probe_not_run", {"function": function})]
+    if artifact.problem == "interfered":
+        return [Message("probe_interfered", {"function": function})]
     if artifact.problem is not None:
         return [Message("probe_unreadable", {"function": function})]
     return exception_messages(artifact.error or {}, function, cell_of)

@@ -12,8 +12,12 @@
 # What this does not stop: code that digs this namespace out of the process (gc, frames) can still
 # change it. See README, "Containment".
 import builtins as _builtins
+import hashlib as _hashlib
 import os as _os
+import signal as _signal
+import subprocess as _subprocess
 import sys as _sys
+import time as _time
 import types as _types
 import zlib as _zlib
 
@@ -44,6 +48,9 @@ try:
     _torch.save({"warm": _torch.zeros(1)}, _buffer)
     _buffer.seek(0)
     _torch.load(_buffer, weights_only=True)
+    # Probes run in forked processes that end with them: what they import is imported again by
+    # the next. torch.autograd and torch.optim import torch._dynamo on first use (seconds): now.
+    import torch._dynamo  # noqa: F401
 finally:
     _sys.path[:] = _path
 
@@ -51,6 +58,13 @@ _open_fd, _write_fd, _close_fd, _fstat, _unlink = _os.open, _os.write, _os.close
 _O_DIR = _os.O_RDONLY | _os.O_DIRECTORY | _os.O_NOFOLLOW | _os.O_CLOEXEC
 _O_NEW = _os.O_WRONLY | _os.O_CREAT | _os.O_EXCL | _os.O_NOFOLLOW | _os.O_CLOEXEC
 _crc32 = _zlib.crc32
+_sha256 = _hashlib.sha256
+_fork, _waitpid, _kill, _getpid, _getppid, _exit = _os.fork, _os.waitpid, _os.kill, _os.getpid, _os.getppid, _os._exit
+_pipe, _read, _listdir, _monotonic, _sleep = _os.pipe, _os.read, _os.listdir, _time.monotonic, _time.sleep
+_waitstatus_to_exitcode = _os.waitstatus_to_exitcode
+_SIGSTOP, _SIGCONT, _SIGKILL = _signal.SIGSTOP, _signal.SIGCONT, _signal.SIGKILL
+_Popen = _subprocess.Popen
+_set_signal, _SIG_DFL = _signal.signal, _signal.SIG_DFL
 _encode = _json.make_encoder(None, repr, _json.encode_basestring_ascii, None, ":", ",", False, False, True)
 
 _TB, _Tensor = _torch._C.TensorBase, _torch.Tensor
@@ -71,6 +85,13 @@ _STORAGES = {_torch.float64: "DoubleStorage", _torch.float32: "FloatStorage", _t
              _torch.complex128: "ComplexDoubleStorage"}
 
 _EXCHANGE = SETTINGS["exchange"]  # noqa: F821 (given by runner._preamble)
+# The grader's seal channel (a FIFO it reads, which the kernel can write but not read, reopen for
+# reading or chmod): one line per probe, naming the files the probe wrote and their SHA-256.
+_SEALS = SETTINGS.get("seals")  # noqa: F821
+_seals_fd = _open_fd(_SEALS, _os.O_WRONLY | _os.O_NONBLOCK | _os.O_CLOEXEC) if _SEALS else None
+# Whether this kernel is alone in a pid namespace (the sandbox's): then every other process in it
+# is the notebook's, and kill(-1) reaches them all and nothing outside.
+_OWN_PIDS = bool(SETTINGS.get("own_pids"))  # noqa: F821
 _exchange_fd = _open_fd(_EXCHANGE, _O_DIR) if _EXCHANGE else None
 _exchange_id = (_fstat(_exchange_fd).st_dev, _fstat(_exchange_fd).st_ino) if _EXCHANGE else None
 
@@ -225,6 +246,10 @@ def _write_file(folder_fd, name, data):
             view = view[_write_fd(fd, view):]
     finally:
         _close_fd(fd)
+    _written[name] = _sha256(data).hexdigest()
+
+
+_written = {}  # the files the running probe wrote, and their SHA-256: what its seal lists
 
 
 def write_record(folder, name, record, tensors):
@@ -349,7 +374,7 @@ def _read_exchange_file(name):
         _close_fd(fd)
 
 
-def run_probe(name, folder, source_file):
+def _run_probe(name, folder, source_file):
     """Compile the probes (``source_file``, the grader's, in the exchange folder) with the compile
     saved above, run them with globals of their own, and run probe ``name``, writing into
     ``folder``."""
@@ -360,6 +385,179 @@ def run_probe(name, folder, source_file):
     namespace["main"](_USER_NS, name, inputs_path, folder)
 
 
+# ---------------------------------------------------------------- a probe alone in the sandbox
+# A thread or process the notebook started would run beside the probe: it could change the values
+# the student's function returns, in memory, or the files the probe writes. So a probe runs in a
+# child forked from this thread (which has no other thread), after that child has stopped every
+# other process of the sandbox (SIGSTOP stops all of a process's threads, this kernel's too); a
+# waker forked after the stop resumes them once the child is gone, however it ended. The child
+# seals what it wrote before anything resumes; what changes later no longer matches the seal.
+
+def _processes():
+    try:
+        return [_int(entry) for entry in _listdir("/proc") if entry.isdigit()]
+    except OSError:
+        return []
+
+
+def _stat_fields(path):
+    try:
+        fd = _open_fd(path, _os.O_RDONLY | _os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        text = _read(fd, 4096).decode("ascii", "replace")
+    except OSError:
+        return None
+    finally:
+        _close_fd(fd)
+    return text.rpartition(")")[2].split()  # after "pid (comm)": state, ppid, ...
+
+
+def _running_threads(pid):
+    """How many of ``pid``'s threads are neither stopped nor gone."""
+    try:
+        tasks = _listdir("/proc/" + _str(pid) + "/task")
+    except OSError:
+        return 0
+    count = 0
+    for tid in tasks:
+        fields = _stat_fields("/proc/" + _str(pid) + "/task/" + tid + "/stat")
+        if fields and fields[0] not in ("T", "t", "Z", "X", "x"):
+            count += 1
+    return count
+
+
+def _kernel_and_descendants(kernel):
+    """Without a pid namespace of its own: the kernel and the processes it started (what is
+    reparented elsewhere escapes; the mode "none" promises no containment)."""
+    parents = {}
+    for pid in _processes():
+        fields = _stat_fields("/proc/" + _str(pid) + "/stat")
+        if fields and _len(fields) > 1:
+            parents[pid] = _int(fields[1])
+    family, grown = {kernel}, True
+    while grown:
+        grown = False
+        for pid, parent in parents.items():
+            if parent in family and pid not in family:
+                family.add(pid)
+                grown = True
+    return family
+
+
+def _stop_others(kernel):
+    """Stop every other process of the sandbox; the set stopped (None: all but pid 1), and whether
+    each of their threads is seen stopped within two seconds."""
+    me = _getpid()
+    if _OWN_PIDS:
+        _kill(-1, _SIGSTOP)
+        stopped = None
+    else:
+        stopped = set()
+        for _ in range(20):  # until a pass finds no process not yet stopped
+            fresh = _kernel_and_descendants(kernel) - stopped - {me}
+            if not fresh:
+                break
+            for pid in fresh:
+                try:
+                    _kill(pid, _SIGSTOP)
+                except OSError:
+                    pass
+            stopped |= fresh
+    deadline = _monotonic() + 2.0
+    while True:
+        others = [pid for pid in (_processes() if stopped is None else stopped) if pid not in (1, me)]
+        if not any(_running_threads(pid) for pid in others):
+            return stopped, True
+        if _monotonic() > deadline:
+            return stopped, False
+        _sleep(0.002)
+
+
+def _resume(stopped):
+    if stopped is None:
+        _kill(-1, _SIGCONT)
+        return
+    for pid in stopped:
+        try:
+            _kill(pid, _SIGCONT)
+        except OSError:
+            pass
+
+
+def _waker(stopped):
+    """A shell (exec'd at once: no Python of the notebook's, such as an at-fork hook, runs in it)
+    that resumes the others when the probe's child is gone and the pipe it reads closes."""
+    readable, writable = _pipe()
+    targets = "-1" if stopped is None else " ".join(_str(pid) for pid in stopped)
+    script = "while read -r _; do :; done; kill -s CONT -- " + targets + " 2>/dev/null"
+    _Popen(["/bin/sh", "-c", script], stdin=readable, close_fds=True)
+    _close_fd(readable)
+    return writable
+
+
+def _alone_in_process():
+    try:
+        return _len(_listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
+
+
+def _seal(folder, alone):
+    line = _json_bytes({"probe": folder, "alone": alone, "files": _dict(_written)}) + b"\n"
+    _write_fd(_seals_fd, line)  # one write under PIPE_BUF bytes: whole, or not at all
+
+
+# How the probe's child ends when it sealed its records, and when the grader's own code failed in
+# it; any other ending is the student's code ending the process, which then ends the kernel too.
+_PROBE_SEALED, _PROBE_FAILED = 253, 254
+
+
+def run_probe(name, folder, source_file, alone):
+    """Run probe ``name``: with ``alone`` (the grader's choice: not on a GPU, which a forked child
+    cannot use) in a child that first stops every other process, as above."""
+    _written.clear()
+    if not alone or _seals_fd is None:
+        _run_probe(name, folder, source_file)
+        if _seals_fd is not None:
+            _seal(folder, False)
+        return
+    kernel = _getpid()
+    child = _fork()
+    if child == 0:
+        status = _PROBE_FAILED
+        try:
+            stopped, quiet = _stop_others(kernel)
+            _waker(stopped)  # kept open until this process ends
+            # An at-fork hook of the notebook's may have started a thread here: then not alone.
+            quiet = quiet and _alone_in_process()
+            if quiet:
+                _run_probe(name, folder, source_file)
+            _seal(folder, quiet)
+            status = _PROBE_SEALED
+        finally:
+            _exit(status)
+    try:
+        _, status = _waitpid(child, 0)
+    except ChildProcessError:  # reaped by someone else: nothing to say about it
+        return
+    except BaseException:  # interrupted by the grader: the child goes too
+        try:
+            _kill(child, _SIGKILL)
+        finally:
+            raise
+    code = _waitstatus_to_exitcode(status)
+    if code == _PROBE_SEALED:
+        return
+    if code == _PROBE_FAILED:
+        raise RuntimeError("the grader's probe failed in its process")
+    if code < 0:  # a signal killed it (a segfault): the kernel gets the same
+        _set_signal(-code, _SIG_DFL)
+        _kill(kernel, -code)
+    _exit(code if code >= 0 else 128 - code)  # os._exit in the student's code: the kernel's too
+
+
 _FunctionType = _types.FunctionType
 _dict_get = _dict.get
 
@@ -367,19 +565,22 @@ _dict_get = _dict.get
 def _audit(event, args):
     """An audit hook: it cannot be removed, and every hook added later runs after it.
     A probe cell reads the ``__code__`` of a lambda whose default is (token, probe, folder, source
-    file): that read is the audit event that runs the probe here, so the cell looks up no name.
+    file, alone): that read is the audit event that runs the probe here, so the cell looks up no name.
     Writing ``__code__`` or defaults of the grader's own functions is refused."""
     if event == "object.__getattr__":
         if args[1] == "__code__" and _type(args[0]) is _FunctionType and not _running:
             defaults = args[0].__defaults__
             if _type(defaults) is _tuple and _len(defaults) == 1 and _type(defaults[0]) is _tuple \
-                    and _len(defaults[0]) == 4 and defaults[0][0] == _TOKEN:
-                _, name, folder, source_file = defaults[0]
+                    and _len(defaults[0]) == 5 and defaults[0][0] == _TOKEN:
+                _, name, folder, source_file, alone = defaults[0]
                 _running.append(name)
                 try:
-                    run_probe(_str.__str__(name), _str.__str__(folder), _str.__str__(source_file))
+                    run_probe(_str.__str__(name), _str.__str__(folder), _str.__str__(source_file), alone is True)
                 finally:
                     _running.pop()
+    elif event == "sys.addaudithook":
+        # A hook added later would run on the probes' own events, with their frames on the stack.
+        raise RuntimeError("the grader's kernel takes no audit hook")
     elif event == "object.__setattr__" and _type(args[0]) is _FunctionType:
         globals_ = args[0].__globals__
         if _dict_get(globals_, "_KIT") is _KIT or _dict_get(globals_, "PRISTINE") is _KIT:
