@@ -15,18 +15,19 @@ from typing import Any, Iterable
 
 from grader.reports.catalog import Catalog
 from grader.reports.view import points
-from grader.trusted.results import GradeResult
+from grader.statuses import Role
+from grader.trusted.results import GradeResult, Message
 
 # The spec's values for "visibility" and "stdout_visibility".
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 
 
-def _markdown(line: str) -> str:
+def _markdown(line: str, role: Role = "headline") -> str:
     """One catalog sentence as a Markdown paragraph. Gradescope sanitises what it renders; the
     text is escaped anyway, so that a student's own words in a message (an exception's text)
-    stay words. Lines the catalog indents are details (a call, a line of the student's code)
-    and become code spans, where nothing is markup."""
-    if line.startswith("  "):
+    stay words. Details and locations (a call, a line of the student's code) become code spans,
+    where nothing is markup."""
+    if role != "headline":
         text = line.strip()
         fence = "`" * (max((len(run) for run in _backtick_runs(text)), default=0) + 1)
         return f"{fence} {text} {fence}" if len(fence) > 1 else f"`{text}`"
@@ -46,12 +47,18 @@ def _backtick_runs(text: str) -> list[str]:
 
 def markdown_text(lines: Iterable[str]) -> str:
     """Catalog sentences (each possibly several lines) as Markdown paragraphs."""
-    paragraphs = [_markdown(part) for text in lines for part in text.split("\n") if part.strip()]
+    return _paragraphs((text, "headline") for text in lines)
+
+
+def _paragraphs(lines: Iterable[tuple[str, Role]]) -> str:
+    # A message's role is its first line's: the lines after it are sentences of their own.
+    paragraphs = [_markdown(part, role if number == 0 else "headline") for text, role in lines
+                  for number, part in enumerate(text.split("\n")) if part.strip()]
     return "\n\n".join(paragraphs)
 
 
-def feedback_text(messages, catalog: Catalog) -> str:
-    return markdown_text(catalog.message(m) for m in messages)
+def feedback_text(messages: Iterable[Message], catalog: Catalog) -> str:
+    return _paragraphs((catalog.message(m), m.role) for m in messages)
 
 
 def results_json(result: GradeResult, catalog: Catalog, after_due_date: Iterable[str] = ()) -> dict[str, Any]:

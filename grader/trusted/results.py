@@ -5,13 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from grader.statuses import IsolationMode, Role
+
+# The role of the messages that are not sentences of their own (every other key's is "headline").
+ROLE_OF_KEY: dict[str, Role] = {"at_line": "location", "case_call": "detail"}
+
 
 @dataclass(frozen=True)
 class Message:
-    """A sentence for the student, written in the catalog of each language under ``key``."""
+    """A sentence for the student, written in the catalog of each language under ``key``;
+    ``role`` is its place in a report (grader.statuses.Role), its key's unless given."""
 
     key: str
     params: dict[str, Any] = field(default_factory=dict)
+    role: Role | None = None
+
+    def __post_init__(self) -> None:
+        if self.role is None:
+            object.__setattr__(self, "role", ROLE_OF_KEY.get(self.key, "headline"))
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,7 @@ class GradeResult:
     device: str
     seconds: float
     grader_version: str
-    isolation: str = "unknown"  # "root", "rootless" or "none" (see grader.untrusted.sandbox)
+    isolation: IsolationMode = "unknown"  # see grader.untrusted.sandbox
 
     @property
     def full_marks(self) -> bool:

@@ -63,7 +63,7 @@ def exception_messages(error: dict, function: str, cell_of: Callable[[int], int 
             "cell": cell + 1 if cell is not None else "?",
             "line": frame.get("line", "?"),
             "code": str(frame.get("code", ""))[:200],
-        }))
+        }, role="location"))
     # A hint names the function the error came from, which may be a helper the judged one called.
     innermost = frames[-1].get("function") if frames and isinstance(frames[-1], dict) else None
     where = innermost if isinstance(innermost, str) and innermost != "<module>" else function
