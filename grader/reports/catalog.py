@@ -9,7 +9,7 @@ import functools
 import string
 import tomllib
 from importlib import resources
-from typing import Any
+from typing import Any, Mapping
 
 from grader.trusted.results import Message
 
@@ -50,7 +50,11 @@ class Catalog:
         self._formatter = _Formatter(entries)
 
     def text(self, key: str, /, **params: Any) -> str:
-        return self._formatter.vformat(self.entries[key], (), params)
+        return self.formatted(key, params)
+
+    def formatted(self, key: str, values: Mapping[str, Any]) -> str:
+        """The sentence under ``key`` with ``values`` (any mapping: one may make up what is missing)."""
+        return self._formatter.vformat(self.entries[key], (), values)
 
     def message(self, message: Message) -> str:
         params = {k: self.message(v) if isinstance(v, Message) else v for k, v in message.params.items()}

@@ -223,13 +223,12 @@ def _hint_text(key: str, catalog: Catalog) -> str:
         return catalog.message(Message(key))
     except KeyError:
         pass
-    sentence = catalog.entries.get(f"messages.{key}")
-    if sentence is None:
+    if f"messages.{key}" not in catalog.entries:
         return key  # a hint of another grader version: its key still names the mistake
     try:
-        return sentence.format_map(_Elided())
+        return catalog.formatted(f"messages.{key}", _Elided())
     except (ValueError, AttributeError, IndexError):  # a format spec that "…" cannot take
-        return sentence
+        return catalog.entries[f"messages.{key}"]
 
 
 def _row(submitted: SubmissionResult, status: SubmissionStatus, file: str, catalog: Catalog) -> SubmissionRow:
