@@ -1,7 +1,13 @@
 """Grading a whole class: each submission graded exactly as ``grade submit`` grades it, in its own
 kernel, several at once (or on a dask.distributed cluster); each result written atomically as it
 is finished, and skipped when it is there already, so that a run stopped at any moment can simply
-be started again (grader.gradebook builds the class's files from these results)."""
+be started again (grader.gradebook builds the class's files from these results).
+
+Each student's folder holds the result as data, ``result.json`` (grader.trusted.results.
+SubmissionResult, in no language), and its renderings in the batch's language: Gradescope's
+``results.json`` and ``feedback.html``. Everything read later (the skip check, the gradebook, the
+class summary, a merge) reads ``result.json``, which is written last: a folder without it is
+graded again."""
 
 from __future__ import annotations
 
@@ -17,10 +23,13 @@ from typing import Iterator
 from grader import __version__
 from grader.errors import GraderError, could_not_grade
 from grader.files import write_atomically
+from grader.statuses import BatchOutcome
 from grader.text import encodable
+from grader.trusted.results import MalformedResult, SubmissionResult
 from grader.workers import as_finished
 
-RESULTS = "results.json"
+RESULT = "result.json"  # the data
+RESULTS = "results.json"  # Gradescope's file, rendered from it
 REPORT = "feedback.html"
 # Each student's folder is OUT/students/<student>/, so that no student's name (a notebook called
 # gradebook.csv.ipynb) can be one of the class's own files in OUT (gradebook.csv, summary.html,
@@ -132,7 +141,7 @@ def content_hash(path: Path) -> str:
 @dataclass
 class Outcome:
     student: str
-    status: str  # "graded", "skipped", "unusable", "error"
+    status: BatchOutcome
     score: float | None = None
     max_score: float | None = None
     reason: str = ""
@@ -148,79 +157,66 @@ def grade_one(submission: Submission, out: Path, seed: int | None, language: str
     and grader version is there already. Whatever fails here is this submission's ``error``
     (empty score), never the class's."""
     folder = student_folder(out, submission.student)
-    record = {"student": submission.student, "file": encodable(str(submission.path)), "grader_version": __version__}
+    submitted = SubmissionResult(submission.student, encodable(str(submission.path)), "error", __version__)
     try:
-        digest = content_hash(submission.path)
-        record["content_hash"] = digest
-        previous = read_results(folder / RESULTS)
-        extra = previous.get("extra_data", {}) if previous else {}
-        if previous and not force and extra.get("content_hash") == digest \
-                and extra.get("grader_version") == __version__ and extra.get("status") in FINAL:
-            graded = extra.get("status") == "graded"
-            return Outcome(submission.student, "skipped", score_of(previous) if graded else None,
-                           max_score_of(previous) if graded else None, extra.get("reason", ""))
-        return _grade_into(submission, folder, record, seed, language)
+        submitted.content_hash = content_hash(submission.path)
+        previous = read_result(folder)
+        if previous and not force and previous.content_hash == submitted.content_hash \
+                and previous.grader_version == __version__ and previous.status in FINAL:
+            return Outcome(submission.student, "skipped", previous.result and previous.result.score,
+                           previous.result and previous.result.max_score, previous.reason)
+        return _grade_into(submission, folder, submitted, seed, language)
     except GraderError as err:
-        status = "error" if err.exit_code == 3 else "unusable"
-        outcome = Outcome(submission.student, status, reason=encodable(str(err)))
-    except Exception as err:  # one broken submission must not stop the class
-        outcome = Outcome(submission.student, "error", reason=str(could_not_grade(err)))
+        submitted.status = "error" if err.exit_code == 3 else "unusable"
+        submitted.reason, submitted.result = encodable(str(err)), None
+    except Exception as err:  # one broken submission must not stop the class (nor its report that failed)
+        submitted.status, submitted.reason, submitted.result = "error", str(could_not_grade(err)), None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         # No score for what was not graded: an LMS imports an empty cell as "no grade", 0 as a grade.
         # An unusable notebook is the student's to fix, and gets 0 as it always has.
-        # Gradescope's spec wants a number in the file; score_of reads an error as no score.
-        from grader.reports.gradescope import not_graded_json
-
-        write_atomically(folder / RESULTS, json.dumps(not_graded_json(outcome.reason, dict(
-            record, status=outcome.status, reason=outcome.reason)), ensure_ascii=False, indent=2))
+        write_result(folder, submitted, language)
     except Exception:  # the disk that failed the grading may fail this too: the gradebook says "missing"
         pass
-    return outcome
+    return Outcome(submission.student, submitted.status, reason=submitted.reason)
 
 
-def _grade_into(submission: Submission, folder: Path, record: dict, seed: int | None, language: str) -> Outcome:
+def _grade_into(submission: Submission, folder: Path, submitted: SubmissionResult, seed: int | None,
+                language: str) -> Outcome:
     from grader.grading import grade_notebook
-    from grader.reports.catalog import catalog
-    from grader.reports.gradescope import results_json
-    from grader.reports.render import html_report
     from grader.seeds import grading_seed
 
     # A course seed makes every score depend on the notebook's content and that seed only.
-    chosen = grading_seed(bytes.fromhex(record["content_hash"]), str(seed).encode()) if seed is not None else None
-    result = grade_notebook(submission.path, seed=chosen)
+    chosen = grading_seed(bytes.fromhex(submitted.content_hash), str(seed).encode()) if seed is not None else None
+    submitted.result = grade_notebook(submission.path, seed=chosen)
+    submitted.status = "graded"
+    write_result(folder, submitted, language)
+    return Outcome(submission.student, "graded", submitted.result.score, submitted.result.max_score)
+
+
+def write_result(folder: Path, submitted: SubmissionResult, language: str) -> None:
+    """The student's folder: the renderings in ``language``, made from the result as it is stored,
+    then result.json itself, last, so that a folder is skipped only once it is whole."""
+    from grader.reports.catalog import catalog
+    from grader.reports.gradescope import submission_json
+    from grader.reports.render import html_report
+
+    data = json.dumps(submitted.to_json(), ensure_ascii=False, indent=1)
+    stored = SubmissionResult.from_json(json.loads(data))
     messages = catalog(language)
-    results = results_json(result, messages)
-    results["extra_data"].update(record, status="graded")
     folder.mkdir(parents=True, exist_ok=True)
-    write_atomically(folder / REPORT, html_report(result, messages))
-    write_atomically(folder / RESULTS, json.dumps(results, ensure_ascii=False, indent=2))
-    return Outcome(submission.student, "graded", result.score, result.max_score)
+    if stored.result is not None:
+        write_atomically(folder / REPORT, html_report(stored.result, messages))
+    write_atomically(folder / RESULTS, json.dumps(submission_json(stored, messages), ensure_ascii=False, indent=2))
+    write_atomically(folder / RESULT, data)
 
 
-# Every read of a student's results.json goes through these three, so that a change of its shape
-# is made in one place.
-def read_results(path: Path) -> dict | None:
+def read_result(folder: Path) -> SubmissionResult | None:
+    """The result in a student's folder, or None where there is none this grader can read (the
+    gradebook says "missing", and the next run grades it again)."""
     try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError, RecursionError):
+        return SubmissionResult.from_json(json.loads((folder / RESULT).read_text("utf-8")))
+    except (OSError, ValueError, RecursionError, MalformedResult):
         return None
-    return data if isinstance(data, dict) else None
-
-
-def score_of(results: dict) -> float | None:
-    """The score, or None for a submission the grader failed on (its file holds 0, as the spec
-    wants a number; the gradebook leaves the cell empty)."""
-    extra = results.get("extra_data")
-    if isinstance(extra, dict) and extra.get("status") == "error":
-        return None
-    return results.get("score")
-
-
-def max_score_of(results: dict) -> float | None:
-    from grader.reports.gradescope import max_score_of as total
-
-    return total(results)
 
 
 def in_shard(submission: Submission, shard: tuple[int, int]) -> bool:

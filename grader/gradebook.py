@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from grader import __version__
-from grader.batch import RESULTS, Submission, max_score_of, read_results, score_of, student_folder
+from grader.batch import Submission, read_result, student_folder
 from grader.errors import GraderError
 from grader.files import write_atomically
 
@@ -53,23 +53,21 @@ def write_gradebook(out: Path) -> Path:
     object in the checks' order."""
     rows, objects = [], []
     for submission in read_manifests(out):
-        results = read_results(student_folder(out, submission.student) / RESULTS) or {}
-        points: dict[str, float] = {}
-        for test in results.get("tests", []):
-            tag = test.get("tags", ["?"])[0]
-            points[tag] = points.get(tag, 0.0) + float(test.get("score", 0))
-            if tag not in objects:
-                objects.append(tag)
-        rows.append((submission, results, results.get("extra_data", {}), points))
+        submitted = read_result(student_folder(out, submission.student))
+        points = {tag: got for tag, (got, _) in submitted.result.tag_scores().items()} \
+            if submitted and submitted.result else {}
+        objects += [tag for tag in points if tag not in objects]
+        rows.append((submission, submitted, points))
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(["student", "name", "file", "score", "max_score", *objects, "status", "reason", "isolation"])
-    for submission, results, extra, points in rows:
+    for submission, submitted, points in rows:
         writer.writerow([_text(submission.student), _text(submission.name), _text(str(submission.path)),
-                         _number(score_of(results)), _number(max_score_of(results)),
+                         _number(submitted and submitted.score), _number(submitted and submitted.max_score),
                          *[_number(points.get(o)) for o in objects],
-                         _text(str(extra.get("status", "missing"))), _text(str(extra.get("reason", ""))),
-                         _text(str(extra.get("isolation", "")))])
+                         _text(submitted.status if submitted else "missing"),
+                         _text(submitted.reason if submitted else ""),
+                         _text(submitted.result.isolation if submitted and submitted.result else "")])
     path = out / GRADEBOOK
     write_atomically(path, text.getvalue().rstrip("\n"))
     return path
@@ -97,7 +95,7 @@ def write_summary(out: Path, language: str) -> Path:
     from grader.reports.catalog import catalog
     from grader.reports.summary import summary_html
 
-    results = [r for s in read_manifests(out) if (r := read_results(student_folder(out, s.student) / RESULTS))]
+    results = [r for s in read_manifests(out) if (r := read_result(student_folder(out, s.student)))]
     path = out / SUMMARY
     write_atomically(path, summary_html(results, catalog(language)))
     return path
@@ -117,9 +115,8 @@ def merge(parts: list[Path], out: Path) -> None:
             source, target = student_folder(part, submission.student), student_folder(out, submission.student)
             if not source.is_dir():
                 continue  # not graded yet in that shard: the gradebook will say "missing"
-            mine, theirs = read_results(target / RESULTS), read_results(source / RESULTS)
-            if mine and theirs and mine.get("extra_data", {}).get("content_hash") != \
-                    theirs.get("extra_data", {}).get("content_hash"):
+            mine, theirs = read_result(target), read_result(source)
+            if mine and theirs and mine.content_hash != theirs.content_hash:
                 raise GraderError(f"{submission.student}: {part} and {out} hold results of different "
                                   "notebooks; merge shards of one class only")
             shutil.copytree(source, target, dirs_exist_ok=True)

@@ -25,6 +25,7 @@ from grader.errors import Stopped, UnusableInput
 from grader.notebook_file import code_digest, read_notebook, uncompilable_cells
 from grader.seeds import course_secret, grading_seed
 from grader.selfcheck.cells import without_checks
+from grader.statuses import Ending
 from grader.text import encodable
 from grader.trusted.artifacts import Artifact, load_artifact
 from grader.trusted.judges.evidence import cell_error_hint
@@ -181,7 +182,7 @@ async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assign
                 # student's code wrote there, which is not evidence.
                 # A probe stopped at the memory cap says so on its own checks, not only in the notes.
                 if outcome.status != "ok":
-                    artifacts[name] = Artifact(name, problem="memory" if outcome.ending == "memory"
+                    artifacts[name] = Artifact(name, problem="memory" if outcome.ending == Ending("memory")
                                                else outcome.status)
                     continue
                 try:
@@ -230,7 +231,7 @@ def _score(assignment: str, verdicts: list[Verdict]) -> list[CheckResult]:
 def _run_notes(run: NotebookRun, incidents: list[Incident], probe_cells: dict[str, CellOutcome],
                memory_limit_hit: bool, limits: Limits) -> list[Message]:
     notes, hints = [], set()
-    if memory_limit_hit and not any(i.ending == "memory" for i in incidents):
+    if memory_limit_hit and not any(i.ending == Ending("memory") for i in incidents):
         notes.append(Message("memory_limit", {"megabytes": limits.memory_mb}))
     for incident in incidents:
         notes += _incident_notes(incident, limits)
@@ -285,12 +286,13 @@ def _incident_notes(incident: Incident, limits: Limits) -> list[Message]:
         how = Message("ending.timeout", {"seconds": round(incident.seconds)})
     elif incident.status == "stuck":
         how = Message("ending.stuck", {"seconds": round(max(incident.seconds - limits.interrupt_grace_s, 0))})
-    elif incident.ending == "memory":
+    elif incident.ending is not None and incident.ending.kind == "memory":
         how = Message("ending.memory", {"megabytes": limits.memory_mb})
-    elif incident.ending.startswith("exit"):
-        how = Message("ending.exit", {"code": incident.ending.split()[-1]})
-    elif incident.ending:
-        how = Message("ending.signal", {"signal": incident.ending})
+    elif incident.ending is not None and incident.ending.kind == "exit":
+        how = Message("ending.exit", {"code": incident.ending.code})
+    elif incident.ending is not None and incident.ending.kind == "signal":
+        # A number the platform gives no name is shown as the number.
+        how = Message("ending.signal", {"signal": incident.ending.signal or incident.ending.code})
     else:
         how = Message("ending.unknown")
     if incident.cell is not None:

@@ -63,4 +63,41 @@ def backprop_full_marks_with_advice() -> GradeResult:
                    notes=[])
 
 
-CASES = {"xor_with_mistakes": xor_with_mistakes, "backprop_full_marks": backprop_full_marks_with_advice}
+def xor_state_dict_mistakes() -> GradeResult:
+    """Messages whose values are the grader's terms and the student's names: a state_dict's keys,
+    a strict load's problem, a probe's ending; and text of the student's side (an exception)."""
+    return _result(
+        "xor",
+        failed={"state_dict_saved_to_file": [Message("file_differs_from_model", {
+                    "file": "mi_modelo.tar", "param": "linear1.weight", "detail": "values"})],
+                "state_dict_loaded_into_new_model": [Message("new_model_differs", {
+                    "param": "extra.weight", "detail": "keys"}), Message("hint.load_state_dict")],
+                "state_dict_loads_into_reference": [Message("reference_load_failed", {"error": Message(
+                    "load_problem.keys", {"missing": ["linear2.bias"], "unexpected": ["extra.weight"]})})],
+                "dataset_length": [Message("raised", {"function": "XORDataset", "type": "ValueError",
+                                                      "message": "the size must be a positive integer"}),
+                                   Message("at_line", {"cell": 3, "line": 2, "code": "raise ValueError(msg)"})]},
+        advice={},
+        notes=[Message("probe_crashed", {"probe": "state_dict", "status": "timeout", "type": ""}),
+               Message("did_not_finish", {"where": Message("where.probe", {"probe": "train_model"}),
+                                          "how": Message("ending.signal", {"signal": "SIGSEGV"})}),
+               Message("restarted_for_probes"),
+               Message("cell_error", {"cell": 5, "type": "KeyError", "message": "'missing key in the dict'"})],
+    )
+
+
+def backprop_with_a_failed_case() -> GradeResult:
+    """A case's call as a detail under its sentence, then a mismatch."""
+    return _result("backprop", failed={"backprop_matches_reference": [
+        Message("cases_failed", {"function": "backprop", "failed": 2, "total": 6}),
+        Message("case_call", {"call": "backprop(x [5, 3], y [5, 1], params 3-3-1)"}),
+        Message("mismatch.values", {"what": "dW1", "expected": "0.25", "got": "-0.25", "max_abs": "0.5",
+                                    "max_rel": "2", "index": [0, 1]})]}, advice={}, notes=[])
+
+
+CASES = {"xor_with_mistakes": xor_with_mistakes, "backprop_full_marks": backprop_full_marks_with_advice,
+         "xor_state_dict_mistakes": xor_state_dict_mistakes, "backprop_with_a_failed_case": backprop_with_a_failed_case}
+
+# Parameters that hold the student's side's own words (an exception's text, a line of code): quoted,
+# in whatever language the student or a library wrote them, never the catalog's.
+QUOTED_PARAMS = ("message", "code", "printed")

@@ -14,7 +14,10 @@ from click.testing import CliRunner
 
 from conftest import apply_replacements, load_cases
 from gradescope_schema import assert_gradescope_file
+from grader.batch import read_result
 from grader.cli import main
+from grader.reports.catalog import catalog
+from grader.reports.gradescope import submission_json
 
 pytestmark = pytest.mark.kernel
 
@@ -60,6 +63,12 @@ def test_a_class_is_graded_into_a_gradebook_and_a_rerun_skips_it(small_class, gr
     alone = grade_notebook(small_class / "luis" / "entrega.ipynb")
     graded = json.loads((graded_class / "students" / "luis" / "results.json").read_text("utf-8"))
     assert graded["score"] == alone.score and graded["extra_data"]["seed"] == alone.seed
+    # The result is kept as data, and the Gradescope file is its rendering; any language renders from it.
+    stored = read_result(graded_class / "students" / "luis")
+    assert [c.score for c in stored.result.checks] == [c.score for c in alone.checks]
+    assert submission_json(stored, catalog("es")) == graded
+    assert submission_json(stored, catalog("en"))["tests"][0]["name"] == catalog("en").check_title(alone.checks[0].name)
+    assert read_result(graded_class / "students" / "rota").status == "unusable"
 
     before = (graded_class / "gradebook.csv").read_text("utf-8")
     again = CliRunner().invoke(main, ["batch", str(small_class), "--out", str(graded_class)])

@@ -71,7 +71,7 @@ def test_a_batch_killed_and_started_again_gives_the_same_gradebook(small_class, 
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and batch.poll() is None:
-        results = list(out.glob("students/*/results.json")) if out.exists() else []
+        results = list(out.glob("students/*/result.json")) if out.exists() else []
         if moment == "after the first result" and results:
             break
         if moment == "while the first kernels run" and not results and _owned_by(_group_pids(batch.pid)):

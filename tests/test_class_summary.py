@@ -1,5 +1,5 @@
-"""The class summary from fabricated results.json dicts (no kernel): its numbers, its order, what
-it counts once, escaping of student names, nothing fetched, both languages, a class with no grade."""
+"""The class summary from fabricated results (no kernel): its numbers, its order, what it counts
+once, escaping of student names, nothing fetched, both languages, a class with no grade."""
 
 from __future__ import annotations
 
@@ -9,32 +9,27 @@ import pytest
 
 from grader.reports.catalog import LANGUAGES, catalog
 from grader.reports.summary import class_summary, summary_html
-from grader.trusted.results import Message
+from grader.trusted.results import CheckResult, GradeResult, Message, SubmissionResult
 
 XOR_CHECKS = ("dataset_length", "train_model_matches_reference", "eval_model_returns_accuracy")
 BACKPROP_CHECKS = ("sigmoid_matches_reference", "backprop_matches_reference")
 
 
-def graded(student: str, assignment: str, score: float, seconds: float, failed=(), hints=None) -> dict:
+def graded(student: str, assignment: str, score: float, seconds: float, failed=(), hints=None) -> SubmissionResult:
     """``failed``: the checks that failed; ``hints``: check -> the hint keys it detected."""
     hints = hints or {}
     checks = XOR_CHECKS if assignment == "xor" else BACKPROP_CHECKS
-    return {
-        "score": score, "execution_time": seconds, "output": "",
-        "tests": [{"name": catalog("es").check_title(name), "number": f"1.{i}", "score": 0, "max_score": 5,
-                   "status": "failed" if name in failed else "passed", "output": "", "tags": ["tag", name],
-                   "extra_data": {"check": name, "hints": hints.get(name, [])}}
-                  for i, name in enumerate(checks, 1)],
-        "extra_data": {"max_score": 100, "assignment": assignment, "seed": 1, "device": "cpu", "grader_version": "0.9",
-                       "language": "es", "notes": [], "student": student, "file": f"{student}.ipynb",
-                       "content_hash": "0" * 64, "status": "graded", "reason": ""},
-    }
+    result = GradeResult(
+        assignment=assignment, notebook=f"{student}.ipynb", score=score, max_score=100,
+        checks=[CheckResult(name, "tag", f"1.{i}", 0, 5, name not in failed,
+                            [Message(key) for key in hints.get(name, [])])
+                for i, name in enumerate(checks, 1)],
+        notes=[], seed=1, device="cpu", seconds=seconds, grader_version="0.9")
+    return SubmissionResult(student, f"{student}.ipynb", "graded", "0.9", "0" * 64, result=result)
 
 
-def not_graded(student: str, status: str, reason: str) -> dict:
-    return {"score": 0, "output": reason, "tests": [],
-            "extra_data": {"student": student, "file": f"{student}.ipynb", "content_hash": "0" * 64,
-                           "grader_version": "0.9", "status": status, "reason": reason}}
+def not_graded(student: str, status: str, reason: str) -> SubmissionResult:
+    return SubmissionResult(student, f"{student}.ipynb", status, "0.9", "0" * 64, reason)
 
 
 def small_class() -> list[dict]:
@@ -91,7 +86,7 @@ def test_mistakes_counted_once_per_submission_with_the_catalog_sentence():
     ]
     texts = {m.key: m.text for m in view.mistakes}
     assert texts["hint.zero_grad"] == catalog("es").message(Message("hint.zero_grad"))
-    # Parameters are not in results.json: the sentence shows "…" where each student saw a value.
+    # A class's line has no student's values: the sentence shows "…" where each student saw one.
     assert texts["hint.not_implemented"].startswith("Pista: `…` todavía tiene")
     assert "{" not in texts["hint.num_epochs"] and "…" in texts["hint.num_epochs"]
 

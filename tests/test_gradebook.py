@@ -3,13 +3,12 @@ submission not graded yet), and grade merge refusing shards that disagree about 
 
 from __future__ import annotations
 
-import json
-
 from click.testing import CliRunner
 
-from grader.batch import Submission, student_folder
+from grader.batch import Submission, student_folder, write_result
 from grader.cli import main
 from grader.gradebook import write_gradebook, write_manifest
+from grader.trusted.results import CheckResult, GradeResult, SubmissionResult
 
 
 def _shard(folder, students: dict[str, str], shard) -> None:
@@ -17,10 +16,10 @@ def _shard(folder, students: dict[str, str], shard) -> None:
     folder.mkdir(parents=True)
     write_manifest(folder, [Submission(s, folder / f"{s}.ipynb") for s in students], shard)
     for student, digest in students.items():
-        student_folder(folder, student).mkdir(parents=True)
-        results = {"score": 50, "tests": [{"score": 50, "tags": ["sigmoid", "x"]}],
-                   "extra_data": {"max_score": 100, "content_hash": digest, "status": "graded"}}
-        (student_folder(folder, student) / "results.json").write_text(json.dumps(results), "utf-8")
+        result = GradeResult("backprop", f"{student}.ipynb", 50, 100, [CheckResult("sigmoid_matches_reference", "sigmoid", "1", 50, 100, False, [])],
+                             [], 1, "cpu", 1.0, "0.1.0", "root")
+        write_result(student_folder(folder, student),
+                     SubmissionResult(student, f"{student}.ipynb", "graded", "0.1.0", digest, result=result), "es")
 
 
 def test_a_gradebook_has_a_row_for_a_submission_without_a_result(tmp_path):
@@ -35,7 +34,7 @@ def test_merge_joins_shards_and_refuses_two_notebooks_for_one_student(tmp_path):
     merged = CliRunner().invoke(main, ["merge", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "all")])
     assert merged.exit_code == 0 and merged.output.startswith("2 submissions"), merged.output
     assert (tmp_path / "all" / "gradebook.csv").read_text("utf-8").splitlines()[1:] == [
-        f"ana,,{tmp_path / 'a' / 'ana.ipynb'},50,100,50,graded,,", f"luis,,{tmp_path / 'b' / 'luis.ipynb'},50,100,50,graded,,"]
+        f"ana,,{tmp_path / 'a' / 'ana.ipynb'},50,100,50,graded,,root", f"luis,,{tmp_path / 'b' / 'luis.ipynb'},50,100,50,graded,,root"]
 
     _shard(tmp_path / "c", {"ana": "3"}, (1, 2))
     clash = CliRunner().invoke(main, ["merge", str(tmp_path / "c"), "--out", str(tmp_path / "all")])

@@ -8,7 +8,6 @@ import json
 import stat
 import tomllib
 import zipfile
-from dataclasses import replace
 
 import jsonschema
 import nbformat
@@ -21,7 +20,7 @@ from grader.gradescope.autograder import AutograderRoot, run_autograder
 from grader.gradescope.limits import (GRADER_RESERVE_MB, GRADESCOPE_MEMORY_MB, GRADESCOPE_TIMEOUT_S,
                                       container_limits, probe_count, worst_case_s)
 from grader.reports.catalog import catalog
-from grader.reports.gradescope import max_score_of, not_graded_json, results_json
+from grader.reports.gradescope import results_json
 from report_cases import xor_with_mistakes
 
 
@@ -72,15 +71,6 @@ def test_checks_hidden_until_the_due_date_and_only_those():
     assert_gradescope_results(results)
     later = {t["extra_data"]["check"] for t in results["tests"] if t["visibility"] == "after_due_date"}
     assert later == {"end_to_end_accuracy", "eval_model_returns_accuracy"}
-
-
-def test_max_score_of_reads_every_shape_a_results_file_has_had():
-    results = results_json(xor_with_mistakes(), catalog("es"))
-    assert max_score_of(results) == 100
-    assert max_score_of({"score": 5, "max_score": 10, "tests": []}) == 10  # written before the spec's shape
-    assert max_score_of({"score": 5, "tests": [{"max_score": 4}, {"max_score": 6}]}) == 10
-    assert max_score_of(not_graded_json("x", {"status": "error"})) is None
-    assert max_score_of({}) is None
 
 
 def test_the_container_s_limits_add_up_to_less_than_its_memory_and_time():
@@ -184,23 +174,18 @@ def test_a_file_that_is_not_a_notebook_gets_0_and_the_reason(autograder_zip, tmp
     assert results["output"].endswith("Fix it and submit the notebook again.")
 
 
-def test_old_results_without_the_spec_s_shape_still_give_a_gradebook(tmp_path):
+def test_a_results_json_alone_is_never_read_back(tmp_path):
+    """Gradescope's file is a rendering: a student's folder that holds only it (one written by an
+    older grader) is "missing" from the gradebook, and the next batch grades it again."""
     from grader.batch import Submission, student_folder
     from grader.gradebook import write_gradebook, write_manifest
 
-    write_manifest(tmp_path, [Submission("ana", tmp_path / "ana.ipynb"), Submission("eva", tmp_path / "eva.ipynb")],
-                   None)
-    for student, results in [("ana", {"score": 5, "max_score": 10, "tests": [], "extra_data": {"status": "graded"}}),
-                             ("eva", replace_extra(results_json(xor_with_mistakes(), catalog("es"))))]:
-        student_folder(tmp_path, student).mkdir(parents=True)
-        (student_folder(tmp_path, student) / "results.json").write_text(json.dumps(results), "utf-8")
-    rows = write_gradebook(tmp_path).read_text("utf-8").splitlines()
-    assert rows[1].startswith(f"ana,,{tmp_path / 'ana.ipynb'},5,10,")
-    assert rows[2].startswith(f"eva,,{tmp_path / 'eva.ipynb'},77,100,")
-
-
-def replace_extra(results: dict) -> dict:
-    return {**results, "extra_data": {**results["extra_data"], "status": "graded"}}
+    write_manifest(tmp_path, [Submission("eva", tmp_path / "eva.ipynb")], None)
+    results = {**results_json(xor_with_mistakes(), catalog("es"))}
+    results["extra_data"] = {**results["extra_data"], "status": "graded"}
+    student_folder(tmp_path, "eva").mkdir(parents=True)
+    (student_folder(tmp_path, "eva") / "results.json").write_text(json.dumps(results), "utf-8")
+    assert write_gradebook(tmp_path).read_text("utf-8").splitlines()[1] == f"eva,,{tmp_path / 'eva.ipynb'},,,missing,,"
 
 
 def test_grade_gradescope_run_prints_for_the_instructor_and_exits_0_for_a_student_s_mistake(autograder_zip, tmp_path):

@@ -13,6 +13,7 @@ import pytest
 
 from grader.assignments import COURSE_DIR
 from grader.errors import CouldNotGrade
+from grader.statuses import Ending
 from grader.untrusted import sandbox
 from grader.untrusted.runner import MAX_CELL_OUTPUT_BYTES, KernelSession, Limits
 
@@ -100,7 +101,7 @@ def test_a_memory_hog_is_stopped_and_said_so(tmp_path):
                                Limits(memory_mb=512, cell_timeout_s=60))
     assert time.monotonic() - began < 60
     assert run.kernel_died and kernel.memory_limit_hit
-    assert [c.status for c in run.cells] == ["died", "not_run"] and run.cells[0].ending == "memory"
+    assert [c.status for c in run.cells] == ["died", "not_run"] and run.cells[0].ending == Ending("memory")
 
 
 @needs_sandbox

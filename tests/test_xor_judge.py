@@ -8,8 +8,10 @@ import pytest
 import torch
 
 from grader.assignments import get_assignment
+from grader.reports.catalog import catalog
 from grader.trusted.judges import xor as judge
 from grader.trusted.reference import load_reference
+from grader.trusted.results import Message
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +58,9 @@ def test_a_state_dict_is_refused_exactly_when_the_reference_model_refuses_it(ref
 
 
 def test_a_refusal_says_which_parameter_and_shapes():
+    # As data, which the catalogs put in words.
     problem = judge._strict_load_problem(STATES["a transposed weight"])
-    assert problem == "size mismatch for linear1.weight: got [2, 4], the model has [4, 2]"
-    assert judge._strict_load_problem(STATES["a key missing"]) == "missing keys: ['linear2.bias']; unexpected keys: []"
+    assert problem == Message("load_problem.shape", {"param": "linear1.weight", "got": [2, 4], "expected": [4, 2]})
+    assert judge._strict_load_problem(STATES["a key missing"]) == Message(
+        "load_problem.keys", {"missing": ["linear2.bias"], "unexpected": []})
+    assert catalog("en").message(problem) == "`linear1.weight` has shape [2, 4], and the model's is [4, 2]."

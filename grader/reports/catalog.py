@@ -1,11 +1,15 @@
-"""One catalog of messages per language; results carry keys, renderers look them up here."""
+"""One catalog of messages per language; results carry keys and plain values, renderers look
+them up here, and the catalog's sentences say how each value is written: ``{missing:names}`` a
+list of names as code (``"—"`` when empty), ``{detail:word}`` a word of the grader's (``keys``,
+``timeout``) in the catalog's language, from its ``[words]`` table."""
 
 from __future__ import annotations
 
 import functools
+import string
 import tomllib
 from importlib import resources
-from typing import Any
+from typing import Any, Mapping
 
 from grader.trusted.results import Message
 
@@ -22,13 +26,35 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
+class _Formatter(string.Formatter):
+    """str.format with the catalogs' own conversions: every value keeps what ``format`` does
+    with it, except under the specs "names" and "word"."""
+
+    def __init__(self, entries: dict[str, str]):
+        self.entries = entries
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec == "names":
+            names = value if isinstance(value, (list, tuple)) else [value]
+            return ", ".join(f"`{name}`" for name in names) or "—"
+        if format_spec == "word":
+            # A value the catalog has no word for is shown as it came (a result of a later version).
+            return self.entries.get(f"words.{value}", str(value))
+        return super().format_field(value, format_spec)
+
+
 class Catalog:
     def __init__(self, language: str, entries: dict[str, str]):
         self.language = language
         self.entries = entries
+        self._formatter = _Formatter(entries)
 
     def text(self, key: str, /, **params: Any) -> str:
-        return self.entries[key].format(**params)
+        return self.formatted(key, params)
+
+    def formatted(self, key: str, values: Mapping[str, Any]) -> str:
+        """The sentence under ``key`` with ``values`` (any mapping: one may make up what is missing)."""
+        return self._formatter.vformat(self.entries[key], (), values)
 
     def message(self, message: Message) -> str:
         params = {k: self.message(v) if isinstance(v, Message) else v for k, v in message.params.items()}

@@ -5,8 +5,9 @@ in ``extra_data``, which the spec keeps for exactly that. Feedback is Markdown (
 and ``test_output_format`` "md"); the run's stdout is for the instructor only
 (``stdout_visibility`` "hidden"). ``tags[0]`` is the judged object's name.
 
-Readers of these files (the batch's skip check, the gradebook, the class summary) take the total
-from ``max_score_of``, the one place that knows where it lives.
+It is a rendering, in one language, and nothing of the grader reads it back: the batch's skip
+check, the gradebook and the class summary read the result itself (result.json,
+grader.trusted.results.SubmissionResult).
 """
 
 from __future__ import annotations
@@ -15,18 +16,19 @@ from typing import Any, Iterable
 
 from grader.reports.catalog import Catalog
 from grader.reports.view import points
-from grader.trusted.results import GradeResult
+from grader.statuses import Role
+from grader.trusted.results import GradeResult, Message, SubmissionResult
 
 # The spec's values for "visibility" and "stdout_visibility".
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 
 
-def _markdown(line: str) -> str:
+def _markdown(line: str, role: Role = "headline") -> str:
     """One catalog sentence as a Markdown paragraph. Gradescope sanitises what it renders; the
     text is escaped anyway, so that a student's own words in a message (an exception's text)
-    stay words. Lines the catalog indents are details (a call, a line of the student's code)
-    and become code spans, where nothing is markup."""
-    if line.startswith("  "):
+    stay words. Details and locations (a call, a line of the student's code) become code spans,
+    where nothing is markup."""
+    if role != "headline":
         text = line.strip()
         fence = "`" * (max((len(run) for run in _backtick_runs(text)), default=0) + 1)
         return f"{fence} {text} {fence}" if len(fence) > 1 else f"`{text}`"
@@ -46,12 +48,18 @@ def _backtick_runs(text: str) -> list[str]:
 
 def markdown_text(lines: Iterable[str]) -> str:
     """Catalog sentences (each possibly several lines) as Markdown paragraphs."""
-    paragraphs = [_markdown(part) for text in lines for part in text.split("\n") if part.strip()]
+    return _paragraphs((text, "headline") for text in lines)
+
+
+def _paragraphs(lines: Iterable[tuple[str, Role]]) -> str:
+    # A message's role is its first line's: the lines after it are sentences of their own.
+    paragraphs = [_markdown(part, role if number == 0 else "headline") for text, role in lines
+                  for number, part in enumerate(text.split("\n")) if part.strip()]
     return "\n\n".join(paragraphs)
 
 
-def feedback_text(messages, catalog: Catalog) -> str:
-    return markdown_text(catalog.message(m) for m in messages)
+def feedback_text(messages: Iterable[Message], catalog: Catalog) -> str:
+    return _paragraphs((catalog.message(m), m.role) for m in messages)
 
 
 def results_json(result: GradeResult, catalog: Catalog, after_due_date: Iterable[str] = ()) -> dict[str, Any]:
@@ -114,15 +122,15 @@ def not_graded_json(output: str, extra: dict[str, Any], execution_time: float = 
     }
 
 
-def max_score_of(results: dict[str, Any]) -> float | None:
-    """The total a results.json's score is out of: ``extra_data.max_score``, else (files written
-    before it moved there) a top-level ``max_score``, else the sum of its tests' ``max_score``;
-    None when it says none."""
-    extra = results.get("extra_data")
-    if isinstance(extra, dict) and isinstance(extra.get("max_score"), (int, float)):
-        return float(extra["max_score"])
-    if isinstance(results.get("max_score"), (int, float)):
-        return float(results["max_score"])
-    tests = [t.get("max_score") for t in results.get("tests") or [] if isinstance(t, dict)]
-    totals = [float(m) for m in tests if isinstance(m, (int, float))]
-    return sum(totals) if totals else None
+def submission_json(submitted: SubmissionResult, catalog: Catalog) -> dict[str, Any]:
+    """A batch's results.json for one student: the result's, or, for a submission that was not
+    graded, the reason as its output; with the batch's own fields in ``extra_data``."""
+    record = {"student": submitted.student, "file": submitted.file, "grader_version": submitted.grader_version}
+    if submitted.content_hash:
+        record["content_hash"] = submitted.content_hash
+    if submitted.result is not None:
+        results = results_json(submitted.result, catalog)
+        results["extra_data"].update(record, status=submitted.status)
+        return results
+    # Gradescope's spec wants a number in the file, so one the grader failed on holds 0 too.
+    return not_graded_json(submitted.reason, dict(record, status=submitted.status, reason=submitted.reason))

@@ -11,7 +11,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from grader.reports.catalog import Catalog
-from grader.reports.view import ReportView, report_view
+from grader.reports.view import Line, ReportView, report_view
 from grader.trusted.results import GradeResult
 
 _CODE = re.compile(r"`([^`\n]+)`")
@@ -22,11 +22,11 @@ def _inline_code(text: str) -> Markup:
     return Markup(_CODE.sub(lambda m: f"<code>{m.group(1)}</code>", str(escape(text))))
 
 
-def _message_html(line: str) -> Markup:
-    # Lines indented by the catalog are details: a call with its shapes, a line of the student's code.
-    if line.startswith("  "):
-        return Markup('<p class="detail">') + escape(line.strip()) + Markup("</p>")
-    return Markup("<p>") + _inline_code(line) + Markup("</p>")
+def _message_html(line: Line) -> Markup:
+    # Details and locations: a call with its shapes, a line of the student's code.
+    if line.is_detail:
+        return Markup('<p class="detail">') + escape(line.text.strip()) + Markup("</p>")
+    return Markup("<p>") + _inline_code(line.text) + Markup("</p>")
 
 
 # Outside code spans, every character that gives Markdown (CommonMark, GFM) a meaning in the middle of
@@ -71,11 +71,11 @@ def _code_span(text: str) -> str:
     return f"{fence} {text} {fence}" if len(fence) > 1 else f"`{text}`"
 
 
-def _md_line(line: str) -> str:
-    # Lines indented by the catalog are details: a call with its shapes, a line of the student's code.
-    if line.startswith("  "):
-        return "  - " + _code_span(line.strip())
-    return "- " + _md(line)
+def _md_line(line: Line) -> str:
+    # Details and locations: a call with its shapes, a line of the student's code.
+    if line.is_detail:
+        return "  - " + _code_span(line.text.strip())
+    return "- " + _md(line.text)
 
 
 _ENVIRONMENT = jinja2.Environment(

@@ -1,21 +1,21 @@
 """The class at a glance for the TA after ``grade batch``: how many submissions were graded, how
 the scores spread, which checks fail most, which mistakes recur, and which submissions need a look
-(the slowest, the ones not graded). Built from the results.json dicts the batch wrote, so it says
-nothing they do not; plain data first (SummaryView), then templates/summary.html.j2."""
+(the slowest, the ones not graded). Built from the results the batch stored (each student's
+result.json, as SubmissionResult), so it says nothing they do not, in any language; plain data
+first (SummaryView), then templates/summary.html.j2."""
 
 from __future__ import annotations
 
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 from grader.reports.catalog import Catalog
-from grader.reports.gradescope import max_score_of
 from grader.reports.render import render_template
 from grader.reports.view import MAX_MESSAGE_CHARS, points
-from grader.trusted.results import Message
+from grader.statuses import SubmissionStatus
+from grader.trusted.results import GradeResult, Message, SubmissionResult
 
 MAX_SLOWEST = 5
 MAX_NAMES = 8  # students named per mistake; the rest are counted, so a big class keeps one line
@@ -80,18 +80,18 @@ class SummaryView:
     versions: str
 
 
-def summary_html(results: list[dict], catalog: Catalog) -> str:
+def summary_html(results: list[SubmissionResult], catalog: Catalog) -> str:
     return render_template("summary.html.j2", class_summary(results, catalog))
 
 
-def class_summary(results: list[dict], catalog: Catalog) -> SummaryView:
-    """``results``: the results.json of each submission, as written by ``grade batch``."""
-    by_status: dict[str, list[dict]] = {"graded": [], "unusable": [], "error": []}
+def class_summary(results: list[SubmissionResult], catalog: Catalog) -> SummaryView:
+    """``results``: each submission's, as ``grade batch`` stored it."""
+    by_status: dict[SubmissionStatus, list[SubmissionResult]] = {"graded": [], "unusable": [], "error": []}
     for result in results:
         by_status[_status(result)].append(result)
     graded = by_status["graded"]
     percents = [_percent(r) for r in graded]
-    full_marks = sum(float(max_score_of(r) or 0) > 0 and _percent(r) >= 100 for r in graded)
+    full_marks = sum(_out_of(r) > 0 and _percent(r) >= 100 for r in graded)
     headline = [catalog.text("summary.submissions", count=len(results), graded=len(graded),
                              unusable=len(by_status["unusable"]), error=len(by_status["error"]))]
     if graded:
@@ -101,8 +101,8 @@ def class_summary(results: list[dict], catalog: Catalog) -> SummaryView:
     else:
         headline.append(catalog.text("summary.no_graded"))
     histogram = _histogram(percents)
-    slowest = sorted(graded, key=lambda r: (-float(r.get("execution_time") or 0), _student(r)))[:MAX_SLOWEST]
-    not_graded = sorted(by_status["unusable"] + by_status["error"], key=_student)
+    slowest = sorted(graded, key=lambda r: (-_seconds(r), r.student))[:MAX_SLOWEST]
+    not_graded = sorted(by_status["unusable"] + by_status["error"], key=lambda r: r.student)
     return SummaryView(
         language=catalog.language,
         text={key.split(".", 1)[1]: value for key, value in catalog.entries.items()
@@ -117,33 +117,32 @@ def class_summary(results: list[dict], catalog: Catalog) -> SummaryView:
         full_marks=full_marks,
         histogram=histogram,
         picture=_picture(histogram, catalog) if graded else None,
-        assignments=_assignments(graded, catalog),
+        assignments=_assignments([r.result for r in graded if r.result is not None], catalog),
         mistakes=_mistakes(graded, catalog),
         slowest=[_row(r, "graded", "feedback.html", catalog) for r in slowest],
         # The batch writes no feedback.html for these; their results.json holds the whole reason.
         not_graded=[_row(r, _status(r), "results.json", catalog) for r in not_graded],
-        versions=", ".join(sorted({str(_extra(r)["grader_version"]) for r in results
-                                   if _extra(r).get("grader_version")})),
+        versions=", ".join(sorted({r.grader_version for r in results if r.grader_version})),
     )
 
 
-def _extra(result: dict) -> dict[str, Any]:
-    return result.get("extra_data") or {}
+def _status(result: SubmissionResult) -> SubmissionStatus:
+    # A graded submission without its result is the grader's problem until someone looks, never a silent grade.
+    return "error" if result.status == "graded" and result.result is None else result.status
 
 
-def _student(result: dict) -> str:
-    return str(_extra(result).get("student", "?"))
+def _out_of(result: SubmissionResult) -> float:
+    return result.result.max_score if result.result is not None else 0.0
 
 
-def _status(result: dict) -> str:
-    status = _extra(result).get("status")
-    # A missing or unknown status is the grader's problem until someone looks, never a silent grade.
-    return status if status in ("graded", "unusable") else "error"
+def _percent(result: SubmissionResult) -> float:
+    out_of = _out_of(result)
+    return 100 * (result.score or 0.0) / out_of if out_of else 0.0
 
 
-def _percent(result: dict) -> float:
-    out_of = float(max_score_of(result) or 0)
-    return 100 * float(result.get("score") or 0) / out_of if out_of else 0.0
+def _seconds(result: SubmissionResult) -> float:
+    # To the hundredth, as Gradescope's execution_time has it, so that ties sort by name alike.
+    return round(result.result.seconds, 2) if result.result is not None else 0.0
 
 
 def _rounded(percent: float) -> str:
@@ -164,48 +163,47 @@ def _picture(histogram: list[int], catalog: Catalog) -> dict[str, str]:
     return score_histogram(histogram, catalog)
 
 
-def _check_name(test: dict) -> str:
-    tags = test.get("tags") or []
-    return str(tags[1]) if len(tags) > 1 else str((test.get("extra_data") or {}).get("check", test.get("name", "?")))
-
-
-def _assignments(graded: list[dict], catalog: Catalog) -> list[AssignmentView]:
-    by_assignment: dict[str, list[dict]] = defaultdict(list)
+def _assignments(graded: list[GradeResult], catalog: Catalog) -> list[AssignmentView]:
+    by_assignment: dict[str, list[GradeResult]] = defaultdict(list)
     for result in graded:
-        by_assignment[str(_extra(result).get("assignment", "?"))].append(result)
+        by_assignment[result.assignment].append(result)
     views = []
     for name, results in sorted(by_assignment.items()):
-        tally: dict[str, list] = {}  # check -> [title, passed, total], in the order the checks run
+        tally: dict[str, list[int]] = {}  # check -> [passed, total], in the order the checks run
         for result in results:
-            for test in result.get("tests", []):
-                row = tally.setdefault(_check_name(test), [str(test.get("name", "")), 0, 0])
-                row[1] += test.get("status") == "passed"
-                row[2] += 1
-        rates = [CheckRate(check, _check_title(check, title, catalog), passed, total, round(100 * passed / total))
-                 for check, (title, passed, total) in tally.items()]
+            for check in result.checks:
+                row = tally.setdefault(check.name, [0, 0])
+                row[0] += check.passed
+                row[1] += 1
+        rates = [CheckRate(check, _check_title(check, catalog), passed, total, round(100 * passed / total))
+                 for check, (passed, total) in tally.items()]
         rates.sort(key=lambda rate: rate.passed / rate.total)  # stable: ties keep the checks' order
         views.append(AssignmentView(
             name, catalog.text("summary.checks_heading", assignment=name),
             catalog.text("summary.checks_intro", graded=len(results),
-                         mean=_rounded(statistics.mean(_percent(r) for r in results))),
+                         mean=_rounded(statistics.mean(_result_percent(r) for r in results))),
             rates))
     return views
 
 
-def _check_title(check: str, fallback: str, catalog: Catalog) -> str:
+def _result_percent(result: GradeResult) -> float:
+    return 100 * result.score / result.max_score if result.max_score else 0.0
+
+
+def _check_title(check: str, catalog: Catalog) -> str:
     try:
         return catalog.check_title(check)
-    except KeyError:  # a check of another grader version: the title it was graded under
-        return fallback or check
+    except KeyError:  # a check of another grader version: its name still says what it checked
+        return check
 
 
-def _mistakes(graded: list[dict], catalog: Catalog) -> list[MistakeRow]:
+def _mistakes(graded: list[SubmissionResult], catalog: Catalog) -> list[MistakeRow]:
     students: dict[str, list[str]] = defaultdict(list)
-    for result in graded:
-        hints = {str(key) for test in result.get("tests", [])
-                 for key in (test.get("extra_data") or {}).get("hints", [])}
+    for submitted in graded:
+        checks = submitted.result.checks if submitted.result is not None else []
+        hints = {m.key for check in checks for m in check.messages + check.advice if m.key.startswith("hint.")}
         for key in hints:
-            students[key].append(_student(result))
+            students[key].append(submitted.student)
     rows = []
     for key, names in sorted(students.items(), key=lambda item: (-len(item[1]), item[0])):
         more = len(names) - MAX_NAMES
@@ -215,7 +213,7 @@ def _mistakes(graded: list[dict], catalog: Catalog) -> list[MistakeRow]:
 
 
 class _Elided(dict):
-    # results.json keeps a hint's key but not its values, which differ from student to student.
+    # A class's line names a hint, not the values each student's sentence had.
     def __missing__(self, key: str) -> str:
         return "…"
 
@@ -225,24 +223,22 @@ def _hint_text(key: str, catalog: Catalog) -> str:
         return catalog.message(Message(key))
     except KeyError:
         pass
-    sentence = catalog.entries.get(f"messages.{key}")
-    if sentence is None:
+    if f"messages.{key}" not in catalog.entries:
         return key  # a hint of another grader version: its key still names the mistake
     try:
-        return sentence.format_map(_Elided())
+        return catalog.formatted(f"messages.{key}", _Elided())
     except (ValueError, AttributeError, IndexError):  # a format spec that "…" cannot take
-        return sentence
+        return catalog.entries[f"messages.{key}"]
 
 
-def _row(result: dict, status: str, file: str, catalog: Catalog) -> SubmissionRow:
-    extra, student = _extra(result), _student(result)
-    reason = str(extra.get("reason", ""))
+def _row(submitted: SubmissionResult, status: SubmissionStatus, file: str, catalog: Catalog) -> SubmissionRow:
+    student, reason = submitted.student, submitted.reason
     return SubmissionRow(
         student=student,
         href=_href(student, file),
-        assignment=str(extra.get("assignment", "")),
-        score=f"{points(float(result.get('score') or 0))}/{points(float(max_score_of(result) or 0))}",
-        time=f"{float(result.get('execution_time') or 0):.1f} s",
+        assignment=submitted.result.assignment if submitted.result is not None else "",
+        score=f"{points(submitted.score or 0.0)}/{points(_out_of(submitted))}",
+        time=f"{_seconds(submitted):.1f} s",
         status=catalog.text(f"summary.{status}") if status != "graded" else "",
         reason=reason if len(reason) <= MAX_MESSAGE_CHARS else reason[:MAX_MESSAGE_CHARS] + " […]",
     )

@@ -8,7 +8,7 @@ from rich.text import Text
 
 from grader.reports.catalog import Catalog
 from grader.reports.view import points
-from grader.trusted.results import GradeResult
+from grader.trusted.results import GradeResult, Message
 
 
 def summary_lines(result: GradeResult, catalog: Catalog, verbose: bool = False) -> list[Text]:
@@ -22,8 +22,8 @@ def summary_lines(result: GradeResult, catalog: Catalog, verbose: bool = False) 
         line.append(f" {score}  {catalog.check_title(check.name)}")
         lines.append(line)
         if not check.passed or verbose:
-            lines += [Text(f"        {catalog.message(m)}") for m in check.messages]
-        lines += [Text(f"        {catalog.message(m)}", style="cyan") for m in check.advice]
+            lines += [Text(f"        {_indent(m)}{catalog.message(m)}") for m in check.messages]
+        lines += [Text(f"        {_indent(m)}{catalog.message(m)}", style="cyan") for m in check.advice]
     if result.notes:
         lines.append(Text(""))
         lines.append(Text(catalog.text("ui.notes") + ":", style="bold"))
@@ -35,3 +35,8 @@ def summary_lines(result: GradeResult, catalog: Catalog, verbose: bool = False) 
                  f" {result.isolation})", style="dim")
     lines.append(total)
     return lines
+
+
+def _indent(message: Message) -> str:
+    # A detail or a location sits under the sentence it belongs to.
+    return "  " if message.role != "headline" else ""

@@ -6,11 +6,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from grader.reports.catalog import Catalog
-from grader.trusted.results import GradeResult
+from grader.statuses import Role
+from grader.trusted.results import GradeResult, Message
 
 # A message is a sentence or two; anything longer came from the student's side (an exception's
 # text) and is cut, so that no report grows with what a notebook printed.
 MAX_MESSAGE_CHARS = 1500
+
+
+@dataclass(frozen=True)
+class Line:
+    """One message in the catalog's words, with its role: renderers show a "detail" or a
+    "location" as code under the sentence before it."""
+
+    text: str
+    role: Role = "headline"
+
+    @property
+    def is_detail(self) -> bool:
+        return self.role != "headline"
 
 
 @dataclass
@@ -20,8 +34,8 @@ class CheckView:
     score: str
     max_score: str
     passed: bool
-    messages: list[str]
-    advice: list[str]
+    messages: list[Line]
+    advice: list[Line]
     figures: list[dict[str, str]] = field(default_factory=list)  # {"data_uri", "caption"}
 
 
@@ -61,12 +75,16 @@ def _sentence(text: str) -> str:
     return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + " […]"
 
 
+def _line(message: Message, catalog: Catalog) -> Line:
+    return Line(_sentence(catalog.message(message)), message.role)
+
+
 def report_view(result: GradeResult, catalog: Catalog, pictures: bool = False) -> ReportView:
     """``pictures``: draw the checks' figures (for HTML; Markdown has nowhere to put them)."""
     checks = [
         CheckView(check.number, catalog.check_title(check.name), points(check.score), points(check.max_score),
-                  check.passed, [_sentence(catalog.message(m)) for m in check.messages],
-                  [_sentence(catalog.message(m)) for m in check.advice],
+                  check.passed, [_line(m, catalog) for m in check.messages],
+                  [_line(m, catalog) for m in check.advice],
                   _pictures(check.figures, catalog) if pictures else [])
         for check in result.checks
     ]

@@ -55,7 +55,7 @@ def text(view: CheckPanel) -> str:
         lines += ["", view.feedback_label + ":"]
         for check in view.failed:
             lines.append(f"{check.number}. {check.title} ({check.score}/{check.max_score})")
-            lines += [f"    {line}" for line in check.messages + check.advice]
+            lines += [f"    {'  ' if line.is_detail else ''}{line.text}" for line in check.messages + check.advice]
     lines += [""] + view.notes
     return "\n".join(lines)
 

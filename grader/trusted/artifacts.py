@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from grader.statuses import ArtifactProblem
 from grader.trusted.records import (MAX_JSON_BYTES, MAX_TENSOR_FILE_BYTES, Missing, RecordFolder, Unreadable,
                                     parse_json, parse_tensors)
 
@@ -28,7 +29,7 @@ class Artifact:
     tensors: dict[str, torch.Tensor] = field(default_factory=dict)
     error: dict[str, Any] | None = None
     stdout: str = ""
-    problem: str | None = None
+    problem: ArtifactProblem | None = None
 
     def load_tensors(self, file_name: str) -> Any:
         """Another torch file the probe copied into its folder; raises Unreadable."""

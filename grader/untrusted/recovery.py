@@ -21,10 +21,11 @@ from pathlib import Path
 
 import nbformat
 
+from grader.statuses import CellStatus, Ending
 from grader.untrusted import sandbox
 from grader.untrusted.runner import CellOutcome, KernelSession, Limits, NotebookRun
 
-DEADLINE = "grading deadline"  # the ending of a probe not run because the grading ran out of time
+DEADLINE = Ending("deadline")  # the ending of a probe not run because the grading ran out of time
 _LEAST_PROBE_S = 1.0  # a probe given less than this would only be interrupted at once
 
 
@@ -32,8 +33,8 @@ _LEAST_PROBE_S = 1.0  # a probe given less than this would only be interrupted a
 class Incident:
     """Code that ended a kernel: a notebook cell (``cell``) or a probe (``probe``)."""
 
-    status: str  # "died", "stuck" or "timeout"
-    ending: str  # see CellOutcome.ending
+    status: CellStatus  # "died", "stuck" or "timeout"
+    ending: Ending | None  # see CellOutcome.ending
     seconds: float
     cell: int | None = None
     probe: str | None = None

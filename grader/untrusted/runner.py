@@ -27,6 +27,7 @@ from nbclient.exceptions import DeadKernelError
 from traitlets import Type
 
 from grader.errors import CouldNotGrade
+from grader.statuses import KERNEL_ENDED, CellStatus, Ending
 from grader.untrusted import sandbox
 from grader.untrusted.probes import preamble_source
 from grader.untrusted.messages import MAX_CELL_OUTPUT_BYTES  # noqa: F401 (the caps are quoted from here)
@@ -74,16 +75,16 @@ class SandboxedKernelManager(AsyncKernelManager):
 class CellOutcome:
     index: int
     execution_count: int | None
-    status: str  # "ok", "error", "timeout", "stuck", "died", "skipped", "not_run"
+    status: CellStatus
     error_type: str = ""
     error_message: str = ""
     traceback: str = ""
     seconds: float = 0.0
-    ending: str = ""  # how the kernel ended, for "died" and "stuck": "exit 3", "SIGSEGV", "memory"
+    ending: Ending | None = None  # how the kernel ended, for "died" and "stuck", where known
 
     @property
     def ended_kernel(self) -> bool:
-        return self.status in ("died", "stuck")
+        return self.status in KERNEL_ENDED
 
 
 @dataclass
@@ -181,7 +182,7 @@ def _one_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[:200]}" if text else type(err).__name__
 
 
-def _outcome(index: int, cell: nbformat.NotebookNode, status: str, ending: str) -> CellOutcome:
+def _outcome(index: int, cell: nbformat.NotebookNode, status: str, ending: Ending | None) -> CellOutcome:
     """What became of an executed cell: its error, if it raised one, unless its kernel ended (and
     then ``ending`` says how)."""
     outcome = CellOutcome(index=index, execution_count=cell.get("execution_count"), status="ok")
@@ -198,19 +199,19 @@ def _outcome(index: int, cell: nbformat.NotebookNode, status: str, ending: str) 
     return outcome
 
 
-def _ending(returncode: int | None, memory: bool, isolated: bool) -> str:
+def _ending(returncode: int | None, memory: bool, isolated: bool) -> Ending | None:
     """How a kernel process ended, from its exit status: bubblewrap reports a signal as 128+N."""
     if memory:
-        return "memory"
+        return Ending("memory")
     if returncode is None:
-        return ""
+        return None
     number = -returncode if returncode < 0 else returncode - 128 if isolated and returncode > 128 else 0
     if number:
         try:
-            return signal.Signals(number).name
+            return Ending("signal", number, signal.Signals(number).name)
         except ValueError:
-            return f"signal {number}"
-    return f"exit {returncode}"
+            return Ending("signal", number)
+    return Ending("exit", returncode)
 
 
 class KernelSession:
@@ -241,7 +242,7 @@ class KernelSession:
         self.cgroup: sandbox.Walls | None = None
         self.memory_limit_hit = False
         self.dead = False
-        self.ending = ""
+        self.ending: Ending | None = None
         self.client = self._new_client()
 
     def _new_client(self) -> BoundedNotebookClient:
@@ -275,7 +276,7 @@ class KernelSession:
         failures: list[str] = []
         for attempt in range(self.limits.kernel_start_attempts):
             if attempt:
-                self.client, self.dead, self.ending = self._new_client(), False, ""
+                self.client, self.dead, self.ending = self._new_client(), False, None
             try:
                 return await self._start()
             except Exception as err:  # a CouldNotGrade says what failed and what to do
@@ -328,7 +329,7 @@ class KernelSession:
                 max(self.limits.cell_timeout_s, 120))
             if status != "finished" or not _ready(cell):
                 raise CouldNotGrade(f"the kernel did not run the grader's preamble in the {self.isolation.mode} "
-                                    f"sandbox ({status} {self.ending}{self._log_tail()}); run `grade doctor`")
+                                    f"sandbox ({status} {self.ending or ''}{self._log_tail()}); run `grade doctor`")
         except BaseException:
             try:
                 if entered:  # a kernel that started but did not run the preamble is ended
@@ -410,10 +411,10 @@ class KernelSession:
             except OSError:
                 pass
 
-    async def _how_it_ended(self, status: str) -> str:
+    async def _how_it_ended(self, status: str) -> Ending | None:
         memory = self.cgroup is not None and self.cgroup.hit_memory_limit()
         if status == "stuck":
-            return "memory" if memory else ""
+            return Ending("memory") if memory else None
         provisioner = self.client.km.provisioner
         process = getattr(provisioner, "process", None)
         returncode = process.poll() if process is not None else None

@@ -24,8 +24,6 @@ ERROR_HINTS: tuple[tuple[str, str], ...] = (
      r"The size of tensor a \(\d+\) must match the size of tensor b", "hint.matmul_shapes"),
 )
 
-NOT_DEFINED = re.compile(r"el cuaderno no define `(\w+)`")
-
 
 def error_messages(artifact: Artifact, function: str, cell_of: Callable[[int], int | None]) -> list[Message]:
     """What the student sees when ``function`` raised, or when the probe gave nothing back."""
@@ -51,9 +49,11 @@ def exception_messages(error: dict, function: str, cell_of: Callable[[int], int 
     if not isinstance(error, dict):
         error = {}
     kind, text = str(error.get("type", "Error")), str(error.get("message", ""))
-    missing = NOT_DEFINED.search(text)
-    if kind == "NameError" and missing:
-        return [Message("not_defined", {"name": missing.group(1)})]
+    # A name the probe looked up and the notebook lacks comes as data (probes/common.py); like
+    # everything from the kernel it is a claim, kept only if it can be a name at all.
+    missing = error.get("missing")
+    if isinstance(missing, str) and missing.isidentifier():
+        return [Message("not_defined", {"name": missing})]
     messages = [Message("raised", {"function": function, "type": kind, "message": text[:500]})]
     frames = error.get("frames") if isinstance(error.get("frames"), list) else []
     for frame in frames[-3:]:
@@ -65,7 +65,7 @@ def exception_messages(error: dict, function: str, cell_of: Callable[[int], int 
             "cell": cell + 1 if cell is not None else "?",
             "line": frame.get("line", "?"),
             "code": str(frame.get("code", ""))[:200],
-        }))
+        }, role="location"))
     # A hint names the function the error came from, which may be a helper the judged one called.
     innermost = frames[-1].get("function") if frames and isinstance(frames[-1], dict) else None
     where = innermost if isinstance(innermost, str) and innermost != "<module>" else function

@@ -72,16 +72,17 @@ def _logits(state: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     return torch.addmm(state["linear2.bias"], hidden, state["linear2.weight"].T)
 
 
-def _strict_load_problem(state: dict[str, torch.Tensor]) -> str:
-    """What ``load_state_dict(strict=True)`` on the reference model would refuse, or ""."""
+def _strict_load_problem(state: dict[str, torch.Tensor]) -> Message | None:
+    """What ``load_state_dict(strict=True)`` on the reference model would refuse, as data (the
+    names are the student's: a few, each cut short)."""
     missing, unexpected = sorted(set(REFERENCE_SHAPES) - set(state)), sorted(set(state) - set(REFERENCE_SHAPES))
     if missing or unexpected:
-        return f"missing keys: {missing}; unexpected keys: {unexpected}"[:300]
+        return Message("load_problem.keys", {"missing": missing, "unexpected": [k[:60] for k in unexpected[:8]]})
     for name, shape in REFERENCE_SHAPES.items():
         if not isinstance(state[name], torch.Tensor) or tuple(state[name].shape) != shape:
             got = list(state[name].shape) if isinstance(state[name], torch.Tensor) else type(state[name]).__name__
-            return f"size mismatch for {name}: got {got}, the model has {list(shape)}"
-    return ""
+            return Message("load_problem.shape", {"param": name, "got": got, "expected": list(shape)})
+    return None
 
 
 def _reference_forward(state: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:

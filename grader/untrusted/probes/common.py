@@ -21,6 +21,11 @@ class ProbeTimeout(Exception):
     pass
 
 
+class NotDefined(NameError):
+    """A name a probe needs that the notebook does not define: recorded as data, ``"missing"``,
+    so that the grader's side says so in the student's language without reading a sentence."""
+
+
 def _on_alarm(signum, frame):
     raise ProbeTimeout(f"no terminó en {PROBE_TIME_LIMIT_S} s")
 
@@ -44,11 +49,14 @@ def describe_exception(exc):
                 "function": frame.name,
                 "code": (frame.line or "")[:200],
             })
-    return {
+    described = {
         "type": type(exc).__name__,
         "message": str(exc)[:_MAX_TEXT],
         "frames": frames[-6:],
     }
+    if type(exc) is NotDefined:
+        described["missing"] = exc.name
+    return described
 
 
 def plain(value):
@@ -93,7 +101,7 @@ def run_probe(out_dir, name, seed, probe, *args):
 
 def student_object(namespace, name):
     if name not in namespace:
-        raise NameError(f"el cuaderno no define `{name}`")
+        raise NotDefined(name, name=name)
     return namespace[name]
 
 
