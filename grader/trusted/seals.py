@@ -33,6 +33,9 @@ class SealReader:
     def __init__(self, path: Path):
         self.path = path
         self.fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        # Then write-only for all, the kernel's uid included (in rootless mode the kernel owns it as
+        # seen from inside; the sandbox binds it read-only, so that it cannot chmod it back).
+        os.chmod(path, 0o222)
 
     def drain(self, cap: int = 1 << 20) -> bytes:
         """What is waiting in the FIFO now (at most ``cap`` bytes; more is a flood)."""

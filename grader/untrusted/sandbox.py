@@ -327,10 +327,7 @@ def job_folders(isolation: Isolation, disk_mb: int) -> Iterator[JobFolders]:
         folders = JobFolders(Path(tmp) / "job", Path(tmp) / "exchange", Path(sockets), Path(tmp) / "seals")
         folders.job.mkdir()
         folders.exchange.mkdir()
-        os.mkfifo(folders.seals)
-        # Write-only for all, the kernel's uid included: in rootless mode the kernel owns it as
-        # seen from inside, and the sandbox binds it read-only so that it cannot chmod it back.
-        folders.seals.chmod(0o222)
+        os.mkfifo(folders.seals, 0o600)  # made write-only once the grader opened it to read
         Path(tmp).chmod(0o755)
         try:
             _mount_tmpfs(folders.sockets, SOCKETS_MB, isolation)
