@@ -21,7 +21,8 @@ from grader.trusted.records import RecordFolder
 from grader.trusted.reference import load_reference
 from grader.untrusted import sandbox
 from grader.untrusted.probes import probe_source
-from grader.untrusted.runner import KernelSession, Limits
+from grader.untrusted.limits import Limits
+from grader.untrusted.runner import KernelSession
 
 
 async def run(seeds: range) -> list[float]:

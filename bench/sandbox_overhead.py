@@ -17,7 +17,8 @@ import time
 import nbformat
 
 from grader.untrusted import sandbox
-from grader.untrusted.runner import KernelSession, Limits
+from grader.untrusted.limits import Limits
+from grader.untrusted.runner import KernelSession
 
 
 async def one(isolation: sandbox.Isolation) -> float:

@@ -36,7 +36,8 @@ from grader.trusted.points import checks_of
 from grader.untrusted.probes import probe_source
 from grader.untrusted import sandbox
 from grader.untrusted.recovery import DEADLINE, Incident, RecoveringKernel
-from grader.untrusted.runner import CellOutcome, Limits, NotebookRun
+from grader.untrusted.limits import Limits
+from grader.untrusted.outcomes import CellOutcome, NotebookRun
 
 DEVICES = ("auto", "cpu", "cuda")
 # Notes of one kind past this many are counted, not listed: 20,000 failing cells give a short report.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-# What became of one cell, a notebook's or a probe's (grader.untrusted.runner.CellOutcome).
+# What became of one cell, a notebook's or a probe's (grader.untrusted.outcomes.CellOutcome).
 CellStatus = Literal["ok", "error", "timeout", "stuck", "died", "skipped", "not_run"]
 KERNEL_ENDED: tuple[CellStatus, ...] = ("died", "stuck")
 

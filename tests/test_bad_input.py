@@ -146,7 +146,8 @@ def test_twenty_thousand_failing_cells_give_a_short_report():
     from grader.grading import MAX_NOTES_PER_KIND, _run_notes
     from grader.reports.catalog import catalog
     from grader.reports.render import html_report, markdown_report
-    from grader.untrusted.runner import CellOutcome, Limits, NotebookRun
+    from grader.untrusted.limits import Limits
+    from grader.untrusted.outcomes import CellOutcome, NotebookRun
 
     cuda = "Torch not compiled with CUDA enabled"  # each with the same hint, given once
     run = NotebookRun(cells=[CellOutcome(i, i + 1, "error", "AssertionError", cuda if i % 2 else f"x{i}")
@@ -166,7 +167,8 @@ def test_probes_left_at_the_grading_deadline_are_not_run_and_named():
 
     from grader.grading import _deadline_notes
     from grader.untrusted.recovery import DEADLINE, RecoveringKernel
-    from grader.untrusted.runner import CellOutcome, Limits
+    from grader.untrusted.limits import Limits
+    from grader.untrusted.outcomes import CellOutcome
 
     limits = Limits(grading_timeout_s=0)
     kernel = RecoveringKernel(None, None, limits, 0, None)  # nothing starts until it is entered

@@ -26,7 +26,7 @@ from grader.reports.render import html_report
 from grader.trusted.results import Message
 from grader.untrusted import sandbox
 from grader.seeds import secret_file
-from grader.untrusted.runner import Limits
+from grader.untrusted.limits import Limits
 from peak_memory import peak_mb
 
 pytestmark = pytest.mark.kernel

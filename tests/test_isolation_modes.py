@@ -23,7 +23,7 @@ import pytest
 
 from isolation_hosts import WORKTREE, available, run_on
 from grader.untrusted import cgroups, sandbox
-from grader.untrusted.runner import Limits
+from grader.untrusted.limits import Limits
 from grader.untrusted.watchdog import Watchdog
 
 HOSTS_MODES = [("root", "root"), ("rootless-root", "rootless"), ("rootless-user", "rootless"), ("none", "none")]

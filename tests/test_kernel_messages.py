@@ -10,7 +10,8 @@ import pytest
 
 from grader.untrusted import sandbox
 from grader.untrusted.messages import MAX_CELL_OUTPUT_BYTES, message_bytes
-from grader.untrusted.runner import KernelSession, Limits
+from grader.untrusted.limits import Limits
+from grader.untrusted.runner import KernelSession
 from peak_memory import peak_mb
 
 pytestmark = pytest.mark.kernel

@@ -10,7 +10,8 @@ import pytest
 
 from grader.errors import CouldNotGrade
 from grader.untrusted import sandbox
-from grader.untrusted.runner import KernelSession, Limits
+from grader.untrusted.limits import Limits
+from grader.untrusted.runner import KernelSession
 
 pytestmark = pytest.mark.kernel
 ISOLATION = sandbox.detect()

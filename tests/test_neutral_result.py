@@ -20,7 +20,8 @@ from grader.trusted.results import (Figure, MalformedResult, Message, Submission
                                     result_to_json)
 from grader.untrusted.probes import in_process_tools, probe_source
 from grader.untrusted.recovery import Incident
-from grader.untrusted.runner import Limits, _ending
+from grader.untrusted.limits import Limits
+from grader.untrusted.outcomes import ending_of
 from report_cases import CASES
 
 
@@ -70,7 +71,7 @@ def test_the_student_s_own_name_error_is_the_student_s_exception(probes):
     (None, False, False, None),
 ])
 def test_a_kernel_s_ending_is_a_kind_and_a_code(returncode, memory, isolated, ending):
-    assert _ending(returncode, memory, isolated) == ending
+    assert ending_of(returncode, memory, isolated) == ending
 
 
 def test_the_notes_say_the_ending_from_its_data():

@@ -15,7 +15,9 @@ from grader.assignments import COURSE_DIR
 from grader.errors import CouldNotGrade
 from grader.statuses import Ending
 from grader.untrusted import sandbox
-from grader.untrusted.runner import MAX_CELL_OUTPUT_BYTES, KernelSession, Limits
+from grader.untrusted.limits import Limits
+from grader.untrusted.messages import MAX_CELL_OUTPUT_BYTES
+from grader.untrusted.runner import KernelSession
 
 pytestmark = pytest.mark.kernel
 ISOLATION = sandbox.detect()
@@ -85,7 +87,7 @@ def test_instructor_files_home_and_network_are_out_of_reach(tmp_path):
 
 
 def test_the_kernel_sees_none_of_the_graders_secrets_or_torch_settings(monkeypatch):
-    from grader.untrusted.runner import kernel_environment
+    from grader.untrusted.environment import kernel_environment
 
     for name in ("GRADER_SECRET", "AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "TORCHINDUCTOR_CACHE_DIR"):
         monkeypatch.setenv(name, "/tmp/x")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from grader.errors import GraderError
-from grader.untrusted.runner import Limits
+from grader.untrusted.limits import Limits
 
 GRADESCOPE_MEMORY_MB = 768
 GRADESCOPE_TIMEOUT_S = 600

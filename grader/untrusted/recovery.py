@@ -23,7 +23,9 @@ import nbformat
 
 from grader.statuses import CellStatus, Ending
 from grader.untrusted import sandbox
-from grader.untrusted.runner import CellOutcome, KernelSession, Limits, NotebookRun
+from grader.untrusted.limits import Limits
+from grader.untrusted.outcomes import CellOutcome, NotebookRun
+from grader.untrusted.runner import KernelSession
 
 DEADLINE = Ending("deadline")  # the ending of a probe not run because the grading ran out of time
 _LEAST_PROBE_S = 1.0  # a probe given less than this would only be interrupted at once

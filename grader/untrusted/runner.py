@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import hashlib
-import os
-import re
 import secrets
 import shutil
-import signal
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -27,33 +24,13 @@ from nbclient.exceptions import DeadKernelError
 from traitlets import Type
 
 from grader.errors import CouldNotGrade
-from grader.statuses import KERNEL_ENDED, CellStatus, Ending
+from grader.statuses import Ending
 from grader.untrusted import sandbox
-from grader.untrusted.probes import preamble_source
-from grader.untrusted.messages import MAX_CELL_OUTPUT_BYTES  # noqa: F401 (the caps are quoted from here)
-from grader.untrusted.messages import MAX_ERROR_TEXT, BoundedKernelClient, BoundedNotebookClient
-
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-@dataclass(frozen=True)
-class Limits:
-    cell_timeout_s: float = 120.0
-    notebook_timeout_s: float = 600.0
-    probe_timeout_s: float = 400.0
-    torch_threads: int = 1
-    memory_mb: int = 4096
-    max_processes: int = 256
-    max_file_mb: int = 256
-    disk_mb: int = 1024  # the job folder, and the kernel's /tmp, each
-    interrupt_grace_s: float = 5.0
-    max_restarts: int = 3
-    grading_timeout_s: float = 1500.0
-    # A loaded machine can take long to start a kernel (importing torch, answering kernel_info): a
-    # kernel that has not answered by then is ended and another one started.
-    kernel_start_timeout_s: float = 120.0
-    kernel_start_attempts: int = 2
-    cpus: float = 1.0  # each kernel's CPU quota, in cores, where a cgroup can cap it
+from grader.untrusted.environment import kernel_environment
+from grader.untrusted.kernel_cells import is_ready, preamble_cell, probe_cell
+from grader.untrusted.limits import Limits
+from grader.untrusted.messages import BoundedKernelClient, BoundedNotebookClient
+from grader.untrusted.outcomes import CellOutcome, NotebookRun, ending_of, outcome_of
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -71,101 +48,6 @@ class SandboxedKernelManager(AsyncKernelManager):
         return list(self.wrapper) + command
 
 
-@dataclass
-class CellOutcome:
-    index: int
-    execution_count: int | None
-    status: CellStatus
-    error_type: str = ""
-    error_message: str = ""
-    traceback: str = ""
-    seconds: float = 0.0
-    ending: Ending | None = None  # how the kernel ended, for "died" and "stuck", where known
-
-    @property
-    def ended_kernel(self) -> bool:
-        return self.status in KERNEL_ENDED
-
-
-@dataclass
-class NotebookRun:
-    cells: list[CellOutcome] = field(default_factory=list)
-    timed_out: bool = False
-    seconds: float = 0.0
-    truncated_cells: list[int] = field(default_factory=list)
-    # The cell after which no other ran: it ended the kernel, or timed out in a run told to stop.
-    stopped_by: CellOutcome | None = None
-
-    @property
-    def kernel_died(self) -> bool:
-        return any(cell.ended_kernel for cell in self.cells)
-
-    def cell_index(self, execution_count: int) -> int | None:
-        for cell in self.cells:
-            if cell.execution_count == execution_count:
-                return cell.index
-        return None
-
-
-# What the kernel may see of the grader's environment: enough to find Python, its libraries and a
-# GPU (the sandbox sets its own HOME, USER and TMPDIR). Not the rest: the grader's secrets and
-# tokens, and variables torch sets in this process once it is imported here
-# (TORCHINDUCTOR_CACHE_DIR, under the grader's own temporary folder).
-_PASSED_ENVIRONMENT = ("PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "LANG", "LANGUAGE", "TZ", "PYTHONPATH",
-                       "VIRTUAL_ENV", "CONDA_PREFIX", "LD_LIBRARY_PATH", "CUDA_HOME", "CUDA_PATH",
-                       "CUDA_VISIBLE_DEVICES")
-_PASSED_PREFIXES = ("LC_", "NVIDIA_")
-
-
-def kernel_environment(threads: int, home: Path | None = None) -> dict[str, str]:
-    """The kernel's environment. With ``home`` (a folder made empty for this kernel), that is its
-    HOME and where IPython, Jupyter and matplotlib look for configuration and startup files, so
-    that nothing a previous kernel wrote there runs before the grader's preamble; Python's user
-    site and the working directory are not on its path."""
-    env = {k: v for k, v in os.environ.items() if k in _PASSED_ENVIRONMENT or k.startswith(_PASSED_PREFIXES)}
-    if home is not None:
-        env.update({"HOME": str(home), "IPYTHONDIR": str(home / ".ipython"),
-                    "JUPYTER_CONFIG_DIR": str(home / ".jupyter"), "JUPYTER_DATA_DIR": str(home / ".local/share/jupyter"),
-                    "MPLCONFIGDIR": str(home / "matplotlib")})
-    env.update({
-        "PYTHONNOUSERSITE": "1",
-        "PYTHONSAFEPATH": "1",
-        "OMP_NUM_THREADS": str(threads),
-        "MKL_NUM_THREADS": str(threads),
-        "MPLBACKEND": "agg",
-        "PYTHONHASHSEED": "0",
-        "TQDM_DISABLE": "1",
-        "GRADER_GRADING": "1",  # a check() the grader did not take out does nothing (grader.selfcheck)
-    })
-    return env
-
-
-def _preamble(threads: int, seed: int, token: str, exchange: Path | None, seals: Path | None = None,
-              own_pids: bool = False) -> str:
-    """The first cell of every kernel, run before any student code: it runs the grader's
-    kernel-side keeper (probes/preamble.py) in a namespace of its own, with a copy of the builtins
-    as they are then; the keeper prints "grader-ready" once it is in place."""
-    settings = {"threads": threads, "seed": seed, "token": token, "exchange": str(exchange) if exchange else None,
-                "ipython": True, "seals": str(seals) if seals else None, "own_pids": own_pids}
-    return (f"(lambda b: b.exec(b.compile({preamble_source()!r}, '<grader-preamble>', 'exec'), {{'__builtins__': "
-            f"dict(b.__dict__), '__name__': '__grader_preamble__', 'SETTINGS': {settings!r}}}))"
-            "(__import__('builtins'))\n")
-
-
-def _ready(cell: nbformat.NotebookNode) -> bool:
-    """Whether the preamble said it is in place (trusted: no student code had run in this kernel)."""
-    return any(output.get("output_type") == "stream" and "grader-ready" in output.get("text", "")
-               for output in cell.get("outputs", []))
-
-
-def _probe_call(token: str, name: str, folder: str, source_file: str, alone: bool) -> str:
-    """A probe cell that looks up no name at all: reading a lambda's ``__code__`` is an audit event,
-    and the keeper's audit hook runs the probe named in the lambda's default. The probes' source is
-    a file of the grader's in the exchange folder, not text in the cell."""
-    return (f"if (lambda grader_probe=({token!r}, {name!r}, {folder!r}, {source_file!r}, {alone!r}): 0).__code__:\n"
-            "    pass\n")
-
-
 def _close_sockets(manager) -> None:
     """A kernel manager whose kernel never answered: its sockets closed now, without lingering,
     so that collecting its ZMQ context later cannot block this process."""
@@ -180,38 +62,6 @@ def _close_sockets(manager) -> None:
 def _one_line(err: BaseException) -> str:
     text = " ".join(str(err).split())
     return f"{type(err).__name__}: {text[:200]}" if text else type(err).__name__
-
-
-def _outcome(index: int, cell: nbformat.NotebookNode, status: str, ending: Ending | None) -> CellOutcome:
-    """What became of an executed cell: its error, if it raised one, unless its kernel ended (and
-    then ``ending`` says how)."""
-    outcome = CellOutcome(index=index, execution_count=cell.get("execution_count"), status="ok")
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error":
-            outcome.status = "error"
-            outcome.error_type = output.get("ename", "")
-            outcome.error_message = ANSI.sub("", output.get("evalue", ""))[:MAX_ERROR_TEXT]
-            outcome.traceback = ANSI.sub("", "\n".join(output.get("traceback", [])))[-MAX_ERROR_TEXT:]
-    if status != "finished":
-        outcome.status = status
-    if outcome.ended_kernel:
-        outcome.ending = ending
-    return outcome
-
-
-def _ending(returncode: int | None, memory: bool, isolated: bool) -> Ending | None:
-    """How a kernel process ended, from its exit status: bubblewrap reports a signal as 128+N."""
-    if memory:
-        return Ending("memory")
-    if returncode is None:
-        return None
-    number = -returncode if returncode < 0 else returncode - 128 if isolated and returncode > 128 else 0
-    if number:
-        try:
-            return Ending("signal", number, signal.Signals(number).name)
-        except ValueError:
-            return Ending("signal", number)
-    return Ending("exit", returncode)
 
 
 class KernelSession:
@@ -285,18 +135,23 @@ class KernelSession:
                             "machine, grade this notebook again with fewer at once")
 
     async def _start(self) -> "KernelSession":
-        self.own.mkdir()  # the grader's: the kernel cannot swap its two folders for links
-        for folder in (self.work, self.home):
-            folder.mkdir()
-            sandbox.hand_over(folder, self.isolation)
-        shared = tuple(f for f in (self.exchange, self.sockets) if f is not None and not f.is_relative_to(self.job))
-        # The kernel's walls: cgroups or a watchdog, and the sandbox of the mode detected.
-        self.cgroup = sandbox.Walls(self.isolation, self.limits, self.job, shared, self.sockets,
-                                    work=self.work, home=self.home,
-                                    sealed=(self.seals,) if self.seals is not None else ())
-        self._log_handle = None
-        entered = False
-        try:
+        """One kernel in its walls, its preamble run. What it needs is undone in reverse order, by
+        ``__aexit__`` or at once when the start fails: the kernel ended, its log closed, its walls
+        taken down (noting whether it hit the memory cap), its folders removed."""
+        async with contextlib.AsyncExitStack() as stack:
+            self.own.mkdir()  # the grader's: the kernel cannot swap its two folders for links
+            # Its processes are gone by the time this runs: what it wrote goes too.
+            stack.callback(shutil.rmtree, self.own, ignore_errors=True)
+            for folder in (self.work, self.home):
+                folder.mkdir()
+                sandbox.hand_over(folder, self.isolation)
+            shared = tuple(f for f in (self.exchange, self.sockets)
+                           if f is not None and not f.is_relative_to(self.job))
+            # The kernel's walls: cgroups or a watchdog, and the sandbox of the mode detected.
+            self.cgroup = sandbox.Walls(self.isolation, self.limits, self.job, shared, self.sockets,
+                                        work=self.work, home=self.home,
+                                        sealed=(self.seals,) if self.seals is not None else ())
+            stack.callback(self._take_down_walls)
             try:
                 self.client.km.wrapper = self.cgroup.command()
             except OSError as err:
@@ -304,43 +159,36 @@ class KernelSession:
                                     "run `grade doctor`") from None
             self.client.km.connection_owner = lambda path: sandbox.hand_over(path, self.isolation)
             # The kernel's own stderr (its log, a crash report) goes to a file, not to our terminal.
-            self._log_handle = open(self.log, "wb")
-            self._kernel_context = self.client.async_setup_kernel(
-                env=kernel_environment(self.limits.torch_threads, self.home), stdout=self._log_handle,
-                stderr=self._log_handle,
-            )
+            log = stack.enter_context(open(self.log, "wb"))
+            kernel = self.client.async_setup_kernel(
+                env=kernel_environment(self.limits.torch_threads, self.home), stdout=log, stderr=log)
             manager = self.client.km
             try:
-                await self._kernel_context.__aenter__()
+                await stack.enter_async_context(kernel)
             except Exception as err:
                 # No student code has run yet: the sandbox failed, not the notebook.
                 atexit.unregister(self.client._cleanup_kernel)
                 _close_sockets(manager)
                 raise CouldNotGrade(f"the kernel did not start in the {self.isolation.mode} sandbox "
                                     f"({_one_line(err)}{self._log_tail()}); run `grade doctor`") from None
-            entered = True
             process = getattr(self.client.km.provisioner, "process", None)
             self.cgroup.launched(getattr(process, "pid", None))
             # The preamble imports torch, which takes seconds on a loaded machine: its time limit
             # is not the notebook's cells'.
             cell, status = await self._run_source(
-                _preamble(self.limits.torch_threads, self.seed, self.token, self.exchange, self.seals,
-                          own_pids=self.isolation.mode in ("root", "rootless")),
+                preamble_cell(self.limits.torch_threads, self.seed, self.token, self.exchange, self.seals,
+                              own_pids=self.isolation.mode in ("root", "rootless")),
                 max(self.limits.cell_timeout_s, 120))
-            if status != "finished" or not _ready(cell):
+            if status != "finished" or not is_ready(cell):
                 raise CouldNotGrade(f"the kernel did not run the grader's preamble in the {self.isolation.mode} "
                                     f"sandbox ({status} {self.ending or ''}{self._log_tail()}); run `grade doctor`")
-        except BaseException:
-            try:
-                if entered:  # a kernel that started but did not run the preamble is ended
-                    await self._kernel_context.__aexit__(None, None, None)
-            finally:
-                if self._log_handle is not None:
-                    self._log_handle.close()
-                self.cgroup.close()
-                shutil.rmtree(self.own, ignore_errors=True)
-            raise
+            self._stack = stack.pop_all()
         return self
+
+    def _take_down_walls(self) -> None:
+        if self.cgroup is not None:
+            self.memory_limit_hit = self.cgroup.hit_memory_limit()
+            self.cgroup.close()
 
     def _log_tail(self) -> str:
         """The kernel's last words, when it wrote any: what a TA needs to see why it failed."""
@@ -351,15 +199,7 @@ class KernelSession:
         return f": {lines[-1][:200]}" if lines else ""
 
     async def __aexit__(self, *exc_info) -> None:
-        try:
-            await self._kernel_context.__aexit__(*exc_info)
-        finally:
-            self._log_handle.close()
-            if self.cgroup is not None:
-                self.memory_limit_hit = self.cgroup.hit_memory_limit()
-                self.cgroup.close()
-            # Its processes are gone: what it wrote goes too, and frees the job folder's space.
-            shutil.rmtree(self.own, ignore_errors=True)
+        await self._stack.__aexit__(*exc_info)
 
     async def _execute(self, cell: nbformat.NotebookNode, index: int, timeout: float,
                        store_history: bool = True) -> str:
@@ -418,7 +258,7 @@ class KernelSession:
         provisioner = self.client.km.provisioner
         process = getattr(provisioner, "process", None)
         returncode = process.poll() if process is not None else None
-        return _ending(returncode, memory, self.isolation.sandboxed)
+        return ending_of(returncode, memory, self.isolation.sandboxed)
 
     async def _run_source(self, source: str, timeout: float) -> tuple[nbformat.NotebookNode, str]:
         cell = nbformat.v4.new_code_cell(source)
@@ -454,7 +294,7 @@ class KernelSession:
                 continue
             began = time.monotonic()
             status = await self._execute(cell, index, min(self.limits.cell_timeout_s, remaining))
-            outcome = _outcome(index, cell, status, self.ending)
+            outcome = outcome_of(index, cell, status, self.ending)
             outcome.seconds = time.monotonic() - began
             if outcome.ended_kernel or (stop_after_timeout and outcome.status == "timeout"):
                 run.stopped_by = outcome
@@ -475,9 +315,9 @@ class KernelSession:
         source_file = self.exchange / f"probes-{hashlib.sha256(probe_source.encode()).hexdigest()[:16]}.py"
         if not source_file.exists():
             source_file.write_text(probe_source, "utf-8")
-        call = _probe_call(self.token, name, out_dir.name, source_file.name, alone)
+        call = probe_cell(self.token, name, out_dir.name, source_file.name, alone)
         began = time.monotonic()
         cell, status = await self._run_source(call, min(self.limits.probe_timeout_s, timeout or float("inf")))
-        outcome = _outcome(-1, cell, status, self.ending)
+        outcome = outcome_of(-1, cell, status, self.ending)
         outcome.seconds = time.monotonic() - began
         return outcome

@@ -1,4 +1,4 @@
-# Executed in the student's kernel before any of its code (runner._preamble), in a namespace of its
+# Executed in the student's kernel before any of its code (kernel_cells.preamble_cell), in a namespace of its
 # own whose builtins are a copy taken now. It keeps, as objects no notebook has a name for, what
 # probes need to run and to write their records:
 # - C-level functions bound now (os.open/os.write on a descriptor of the exchange folder, the C JSON
@@ -84,7 +84,7 @@ _STORAGES = {_torch.float64: "DoubleStorage", _torch.float32: "FloatStorage", _t
              _torch.bool: "BoolStorage", _torch.complex64: "ComplexFloatStorage",
              _torch.complex128: "ComplexDoubleStorage"}
 
-_EXCHANGE = SETTINGS["exchange"]  # noqa: F821 (given by runner._preamble)
+_EXCHANGE = SETTINGS["exchange"]  # noqa: F821 (given by kernel_cells.preamble_cell)
 # The grader's seal channel (a FIFO it reads, which the kernel can write but not read, reopen for
 # reading or chmod): one line per probe, naming the files the probe wrote and their SHA-256.
 _SEALS = SETTINGS.get("seals")  # noqa: F821
