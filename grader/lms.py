@@ -4,7 +4,7 @@
 returns one ``Submission`` per notebook; ``skipped_entries(archive)`` lists, as ``(entry, reason)``,
 what in the archive is not graded (a PDF instead of a notebook, an unsafe or oversized entry), so
 that a student who uploaded the wrong thing can be told. Both read the same directory of the zip,
-so they agree; OS junk (``__MACOSX/``, ``.DS_Store``, ``._*``, ``.ipynb_checkpoints``) is left out
+so they agree; a student's ``.py`` (a Jupytext script) counts as a notebook; OS junk (``__MACOSX/``, ``.DS_Store``, ``._*``, ``.ipynb_checkpoints``) is left out
 silently, other hidden files are listed.
 
 Students are recognised by the names the LMS gives, at any folder depth (a re-zipped export works):
@@ -30,7 +30,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from grader.batch import HIDDEN, Submission, is_junk, safe_name, unique_name
+from grader.batch import HIDDEN, SUFFIXES, Submission, is_junk, safe_name, unique_name
 from grader.errors import UnusableInput
 from grader.files import write_bytes_atomically
 
@@ -73,7 +73,8 @@ def submissions_from_zip(archive: Path, into: Path) -> list[Submission]:
                 if total > MAX_TOTAL_BYTES:
                     raise UnusableInput(f"{archive}: more than {MAX_TOTAL_BYTES // 2**30} GiB once unpacked, "
                                         "although its directory says less; the archive is damaged or hostile")
-                path = into / student / (_short(Path(entry.file).stem) + ".ipynb")
+                # The entry's own suffix: a Jupytext script stays a script (grader.notebook_file).
+                path = into / student / (_short(Path(entry.file).stem) + Path(entry.file).suffix.lower())
                 _write_bytes(path, data)
                 found.append(Submission(student, path, entry.name))
     return sorted(found, key=lambda s: s.student)
@@ -133,14 +134,14 @@ def _refusal(info: zipfile.ZipInfo, name: str) -> str:
         return "a symbolic link; not unpacked"
     if info.flag_bits & 0x1:
         return "encrypted; not unpacked"
-    if info.file_size > MAX_ENTRY_BYTES and name.lower().endswith(".ipynb"):
+    if info.file_size > MAX_ENTRY_BYTES and name.lower().endswith(SUFFIXES):
         return (f"{info.file_size / 2**20:.1f} MiB, over the {MAX_ENTRY_BYTES // 2**20} MiB limit; "
                 "ask the student to clear the outputs and submit again")
     return ""
 
 
 def _recognise(info: zipfile.ZipInfo, parts: list[str]) -> _Entry | None:
-    if not parts[-1].lower().endswith(".ipynb"):
+    if not parts[-1].lower().endswith(SUFFIXES):  # a notebook, or a Jupytext script (.py)
         return None
     for depth, part in enumerate(parts):
         moodle = _MOODLE.fullmatch(part)

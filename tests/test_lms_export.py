@@ -99,6 +99,12 @@ CASES = {
         {"ana garci\u0301a.ipynb": notebook("ana")},
         {"ana_garc\u00eda": ("", "ana_garc\u00eda/ana_garc\u00eda.ipynb", notebook("ana"))},
     ),
+    "a Jupytext script beside a notebook": (
+        {"Ana García_1_assignsubmission_file_/xor.py": b"# %%\nimport torch\n",
+         "Luis Pérez_2_assignsubmission_file_/xor.ipynb": notebook("luis")},
+        {"moodle-1": ("Ana García", "moodle-1/xor.py", b"# %%\nimport torch\n"),
+         "moodle-2": ("Luis Pérez", "moodle-2/xor.ipynb", notebook("luis"))},
+    ),
     "a name longer than a file name may be": (
         {"\u00ed" * 300 + ".ipynb": notebook("ana")},
         {"\u00ed" * 100: ("", "\u00ed" * 100 + "/" + "\u00ed" * 100 + ".ipynb", notebook("ana"))},
