@@ -13,6 +13,7 @@ from grader.oracles.backprop import ORACLES, network_loss
 from grader.trusted.artifacts import Artifact
 from grader.trusted.judges.autograd_code import autograd_in_code
 from grader.trusted.compare import FLOAT64, Tolerance, compare, shape_text
+from grader.trusted.judges.contract import Judge
 from grader.trusted.judges.draws import Draw
 from grader.trusted.judges.evidence import error_messages, exception_messages, mismatch_message
 from grader.trusted.judges.mistakes import Mistake, Table, diagnose
@@ -587,3 +588,6 @@ def _shape_or_text(value: Any) -> str:
     if isinstance(value, list) and all(isinstance(n, int) for n in value):
         return shape_text(value)
     return str(value)[:60]
+
+
+JUDGE = Judge(ASSIGNMENT, PROBES, draw_inputs, expected, judge, MISTAKES)

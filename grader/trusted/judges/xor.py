@@ -11,6 +11,7 @@ import torch.utils.data as tud
 
 from grader.trusted.artifacts import Artifact, plain_tensors
 from grader.trusted.compare import FLOAT32, FLOAT64, compare, dtype_text, shape_text
+from grader.trusted.judges.contract import Judge
 from grader.trusted.judges.draws import Draw
 from grader.trusted.judges.evidence import error_messages, exception_messages, mismatch_message
 from grader.trusted.judges.mistakes import diagnose, matching, named_hints
@@ -794,3 +795,6 @@ def _boundary_figure(grid_logits, inputs, labels, accuracy: str) -> list[Figure]
         "points": [[round(float(v), 4) for v in point] for point in inputs["test_x"]],
         "labels": [int(v) for v in labels],
     })]
+
+
+JUDGE = Judge(ASSIGNMENT, PROBES, draw_inputs, expected, judge, TABLE)

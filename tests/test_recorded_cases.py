@@ -1,0 +1,64 @@
+"""The judges, without kernels, on the artifacts real kernels left for every case of
+``grade check-reference`` (recorded by ``grade check-reference --record`` in tests/artifacts/):
+each reference gets full marks, each skeleton 0, each mutant loses points in exactly its tags,
+fails the checks and names the hints mutants/*.toml declares, each correct variant full marks.
+The contract's invariants are checked the same way. check-reference itself stays the end-to-end
+proof; these tests make changing a judge a loop of seconds.
+
+After changing a probe, a mutant or the reference notebooks, record again:
+``grade check-reference -j 2 --record``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.assignments import ASSIGNMENTS
+from grader.authoring.check import SEED, cases, prepared_for, recorded_folder, rejudge
+from grader.trusted.artifacts import Artifact
+from grader.trusted.points import checks_of
+from grader.trusted.recorded import load_run
+from grader.untrusted.probes import in_process_tools, probe_source
+
+RECORDED = recorded_folder()
+CASES = {(case.assignment, case.folder): case for case in cases()}
+
+
+def _recorded() -> list[tuple[str, str]]:
+    return sorted((folder.parent.name, folder.name) for folder in RECORDED.glob("*/*") if folder.is_dir())
+
+
+def test_every_case_of_check_reference_is_recorded():
+    assert sorted(CASES) == _recorded(), "record again: grade check-reference -j 2 --record"
+
+
+@pytest.mark.parametrize("assignment,folder", _recorded(), ids=lambda v: v)
+def test_recorded_case_is_judged_as_its_claim(assignment, folder):
+    case = CASES[assignment, folder]
+    finding = rejudge(case, load_run(RECORDED / assignment / folder))
+    assert finding.problems == []
+    assert [name for name, _ in finding.scores] == [spec.name for spec in checks_of(assignment)]
+    if case.kind in ("reference", "variant"):
+        assert finding.score == finding.max_score > 0
+    if case.kind == "skeleton":
+        assert finding.score == 0
+
+
+@pytest.mark.parametrize("assignment", sorted(ASSIGNMENTS))
+def test_with_every_artifact_missing_each_check_of_points_fails(assignment):
+    judge = ASSIGNMENTS[assignment].judge
+    prepared = prepared_for(assignment, SEED)
+    artifacts = {name: Artifact(name, problem="missing") for name in judge.probes}
+    verdicts = judge.judge(artifacts, prepared.inputs, dict(prepared.hidden, notebook_code=[]), prepared.answers,
+                           lambda count: None)
+    assert [v.name for v in verdicts] == [spec.name for spec in checks_of(assignment)]
+    assert not any(v.passed for v in verdicts)
+    assert all(m.key == "probe_missing" for v in verdicts for m in v.messages[:1])
+
+
+@pytest.mark.parametrize("assignment", sorted(ASSIGNMENTS))
+def test_the_judge_names_the_probes_the_kernel_defines(assignment):
+    """The kernel's probe source, run here, defines exactly the judge's probes, in its order."""
+    probes: dict = {"__name__": "grader_probe", "PRISTINE": in_process_tools()}
+    exec(compile(probe_source(assignment), "<grader-probe>", "exec"), probes)
+    assert ASSIGNMENTS[assignment].judge.probes == tuple(probes["PROBES"])
