@@ -46,7 +46,7 @@ def _probability(x: float, y: float) -> float:
 
 AXIS = [-0.5 + 2 * i / 40 for i in range(41)]
 BOUNDARY = Figure("decision_boundary", {
-    "low": -0.5, "high": 1.5, "n": 41, "accuracy": "99.20",
+    "low": -0.5, "high": 1.5, "n": 41, "accuracy": 99.2,
     "probabilities": [[_probability(x, y) for x in AXIS] for y in AXIS],
     "points": [[0.02, 0.05], [0.97, 0.03], [0.05, 1.02], [1.01, 0.96]], "labels": [0, 1, 1, 0],
 })

@@ -17,7 +17,6 @@ from grader.assignments import ASSIGNMENTS
 from grader.authoring.check import SEED, cases, prepared_for, recorded_folder, rejudge
 from grader.trusted.artifacts import Artifact
 from grader.trusted.points import checks_of
-from grader.trusted.recorded import load_run
 from grader.untrusted.probes import in_process_tools, probe_source
 
 RECORDED = recorded_folder()
@@ -35,7 +34,7 @@ def test_every_case_of_check_reference_is_recorded():
 @pytest.mark.parametrize("assignment,folder", _recorded(), ids=lambda v: v)
 def test_recorded_case_is_judged_as_its_claim(assignment, folder):
     case = CASES[assignment, folder]
-    finding = rejudge(case, load_run(RECORDED / assignment / folder))
+    finding = rejudge(case)
     assert finding.problems == []
     assert [name for name, _ in finding.scores] == [spec.name for spec in checks_of(assignment)]
     if case.kind in ("reference", "variant"):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from grader.assignments import get_assignment
-from grader.trusted.judges import xor as judge
+from grader.trusted.judges.xor import model as judge
 from grader.trusted.reference import load_reference
 
 
@@ -48,14 +48,14 @@ def test_a_state_dict_is_refused_exactly_when_the_reference_model_refuses_it(ref
         refused = False
     except RuntimeError:
         refused = True
-    assert bool(judge._strict_load_problem(state)) == refused
+    assert bool(judge.strict_load_problem(state)) == refused
     if not refused:
         x = torch.randn(64, 2, generator=torch.Generator().manual_seed(1))
         with torch.no_grad():
-            assert torch.equal(judge._reference_forward(state, x), reference_model(x))
+            assert torch.equal(judge.reference_forward(state, x), reference_model(x))
 
 
 def test_a_refusal_says_which_parameter_and_shapes():
-    problem = judge._strict_load_problem(STATES["a transposed weight"])
+    problem = judge.strict_load_problem(STATES["a transposed weight"])
     assert problem == "size mismatch for linear1.weight: got [2, 4], the model has [4, 2]"
-    assert judge._strict_load_problem(STATES["a key missing"]) == "missing keys: ['linear2.bias']; unexpected keys: []"
+    assert judge.strict_load_problem(STATES["a key missing"]) == "missing keys: ['linear2.bias']; unexpected keys: []"

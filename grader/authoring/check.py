@@ -15,11 +15,12 @@ from typing import Iterator
 
 import nbformat
 
-from grader import assignments
+from grader import __version__, assignments
 from grader.assignments import ASSIGNMENTS
 from grader.authoring.mutants import Mutant, load_mutants, load_variants
 from grader.trusted.points import checks_of
-from grader.trusted.recorded import RecordedRun
+from grader.trusted.recorded import RecordedRun, load_run
+from grader.trusted.results import GradeResult
 from grader.workers import as_finished
 
 SEED = 1234  # mutants, variants and skeletons; references also get REFERENCE_SEEDS
@@ -212,22 +213,34 @@ def prepared_for(assignment: str, seed: int):
     return prepare(ASSIGNMENTS[assignment], seed, "cpu")
 
 
-def rejudge(case: Case, run: RecordedRun) -> Finding:
-    """``case`` judged in this process on the artifacts a kernel recorded for it: the same
-    judge, inputs and answers as ``grade submit``, the run's notes as they were recorded."""
-    from grader.grading import scored_checks
-    from grader.trusted.results import GradeResult
+def recorded_case(assignment: str, folder: str) -> Case:
+    """The case whose artifacts are recorded in ``recorded_folder()/assignment/folder``."""
+    return next(case for case in cases(f"{assignment}:*") if case.assignment == assignment and case.folder == folder)
 
+
+def rejudged(case: Case, run: RecordedRun | None = None) -> GradeResult:
+    """``case`` judged in this process on the artifacts a kernel recorded for it (``run``, else
+    its recorded folder): the same judge, inputs and answers as ``grade submit``, the run's notes
+    as they were recorded."""
+    from grader.grading import scored_checks
+
+    if run is None:
+        run = load_run(recorded_folder() / case.assignment / case.folder)
     prepared = copy.deepcopy(prepared_for(case.assignment, run.seed))
     prepared.hidden["notebook_code"] = [cell.source for cell in case_notebook(case).cells if cell.cell_type == "code"]
     verdicts = prepared.judge.judge(run.artifacts, prepared.inputs, prepared.hidden, prepared.answers, run.cell_of)
     checks = scored_checks(case.assignment, verdicts)
-    result = GradeResult(case.assignment, case.folder, sum(c.score for c in checks), sum(c.max_score for c in checks),
-                         checks, run.notes, run.seed, prepared.device, 0.0, "")
-    return finding_of(case, result)
+    return GradeResult(case.assignment, f"{case.assignment}.ipynb", sum(c.score for c in checks),
+                       sum(c.max_score for c in checks), checks, run.notes, run.seed, prepared.device, 0.0,
+                       __version__)
 
 
-def finding_of(case: Case, result) -> Finding:
+def rejudge(case: Case, run: RecordedRun | None = None) -> Finding:
+    """What ``rejudged`` shows against what the case claims."""
+    return finding_of(case, rejudged(case, run))
+
+
+def finding_of(case: Case, result: GradeResult) -> Finding:
     """What a grading of ``case`` shows against what the case claims."""
     lost = tuple(tag for tag, (got, out_of) in result.tag_scores().items() if got < out_of)
     failed = tuple(c.name for c in result.checks if not c.passed)

@@ -23,8 +23,8 @@ class Mismatch:
     """Why ``got`` is not ``expected``; ``kind`` is "missing", "shape", "dtype" or "values"."""
 
     kind: str
-    expected: str
-    got: str
+    expected: str | float  # a shape, dtype or type for the first kinds; the value at ``index`` for "values"
+    got: str | float
     max_abs: float = 0.0
     max_rel: float = 0.0
     index: tuple[int, ...] = ()
@@ -33,8 +33,8 @@ class Mismatch:
         return {
             "expected": self.expected,
             "got": self.got,
-            "max_abs": f"{self.max_abs:.3g}",
-            "max_rel": f"{self.max_rel:.3g}",
+            "max_abs": self.max_abs,
+            "max_rel": self.max_rel,
             "index": list(self.index),
         }
 
@@ -69,8 +69,8 @@ def compare(got, expected: torch.Tensor, tolerance: Tolerance, check_dtype: bool
     first = tuple(int(i) for i in torch.nonzero(bad)[0].tolist())
     return Mismatch(
         "values",
-        expected=f"{b[first].item():.6g}",
-        got=f"{a[first].item():.6g}",
+        expected=float(b[first].item()),
+        got=float(a[first].item()),
         max_abs=float(torch.nan_to_num(diff, nan=float("inf")).max()),
         max_rel=float(torch.nan_to_num(rel, nan=float("inf")).max()),
         index=first,
