@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import pytest
 
+from gradescope_schema import assert_gradescope_results
 from grader.assignments import ASSIGNMENTS
-from grader.authoring.check import SEED, cases, prepared_for, recorded_folder, rejudge
+from grader.authoring.check import SEED, cases, prepared_for, recorded_case, recorded_folder, rejudge, rejudged
+from grader.reports.catalog import catalog
+from grader.reports.gradescope import results_json
 from grader.trusted.artifacts import Artifact
 from grader.trusted.points import checks_of
 from grader.untrusted.probes import in_process_tools, probe_source
@@ -61,3 +64,17 @@ def test_the_judge_names_the_probes_the_kernel_defines(assignment):
     probes: dict = {"__name__": "grader_probe", "PRISTINE": in_process_tools()}
     exec(compile(probe_source(assignment), "<grader-probe>", "exec"), probes)
     assert ASSIGNMENTS[assignment].judge.probes == tuple(probes["PROBES"])
+
+
+def test_a_mistake_costs_points_in_its_gradescope_tests_with_markdown_feedback():
+    """The Gradescope file of a mutant's grading (the autograder's own run is proven on the
+    reference, tests/test_gradescope_autograder.py)."""
+    case = recorded_case("backprop", "sigmoid_sign_flipped")
+    results = assert_gradescope_results(results_json(rejudged(case), catalog("es")))
+    failed = [t for t in results["tests"] if t["status"] == "failed"]
+    assert {t["tags"][0] for t in failed} == set(case.mutant.tags)
+    assert {t["extra_data"]["check"] for t in failed} >= set(case.mutant.checks)
+    sigmoid = next(t for t in failed if t["extra_data"]["check"] == "sigmoid_matches_reference")
+    assert sigmoid["score"] == 0 and "hint.sigmoid_sign" in sigmoid["extra_data"]["hints"]
+    assert "`" in sigmoid["output"] and "\n\n" in sigmoid["output"]  # Markdown: code spans, paragraphs
+    assert results["score"] == 100 - sum(t["max_score"] for t in failed)

@@ -23,8 +23,9 @@ class Mismatch:
     """Why ``got`` is not ``expected``; ``kind`` is "missing", "shape", "dtype" or "values"."""
 
     kind: str
-    expected: str | float  # a shape, dtype or type for the first kinds; the value at ``index`` for "values"
-    got: str | float
+    # a shape (a list of sizes), a dtype or a type's name; for "values", the values at ``index``
+    expected: str | float | list[int]
+    got: str | float | list[int]
     max_abs: float = 0.0
     max_rel: float = 0.0
     index: tuple[int, ...] = ()
@@ -43,6 +44,11 @@ def shape_text(shape) -> str:
     return "[" + ", ".join(str(int(n)) for n in shape) + "]"
 
 
+def shape_of(tensor: torch.Tensor) -> list[int]:
+    """A tensor's shape as plain numbers, for a message (the catalogs show it as ``[4, 2]``)."""
+    return [int(n) for n in tensor.shape]
+
+
 def dtype_text(dtype: torch.dtype) -> str:
     return str(dtype).replace("torch.", "")
 
@@ -50,9 +56,9 @@ def dtype_text(dtype: torch.dtype) -> str:
 def compare(got, expected: torch.Tensor, tolerance: Tolerance, check_dtype: bool = False) -> Mismatch | None:
     """None when ``got`` matches ``expected`` within the tolerance, else what differs first."""
     if not isinstance(got, torch.Tensor):
-        return Mismatch("missing", shape_text(expected.shape), type(got).__name__)
+        return Mismatch("missing", shape_of(expected), type(got).__name__)
     if tuple(got.shape) != tuple(expected.shape):
-        return Mismatch("shape", shape_text(expected.shape), shape_text(got.shape))
+        return Mismatch("shape", shape_of(expected), shape_of(got))
     if check_dtype and got.dtype != expected.dtype:
         return Mismatch("dtype", dtype_text(expected.dtype), dtype_text(got.dtype))
     if not (got.is_floating_point() or got.dtype in (torch.int64, torch.int32, torch.bool)):

@@ -17,7 +17,7 @@ CLOSE_TO_MISTAKE = Tolerance(rtol=1e-6, atol=1e-9)
 
 
 def hints(name: str, part: str, arguments: list, got, want: dict[str, torch.Tensor],
-           look: bool = True) -> list[Message]:
+          look: bool = True) -> list[Message]:
     """The hint of the known mistake whose result the wrong answer equals on the same inputs
     (see grader.trusted.judges.mistakes), or how to look for the difference."""
     if not isinstance(got, torch.Tensor) or not got.is_floating_point():

@@ -8,7 +8,7 @@ import math
 import torch
 
 from grader.trusted.artifacts import Artifact
-from grader.trusted.compare import FLOAT64, compare, shape_text
+from grader.trusted.compare import FLOAT64, compare, shape_of
 from grader.trusted.judges.backprop.expected import FINITE_DIFFERENCES
 from grader.trusted.judges.backprop.mistakes import hints
 from grader.trusted.judges.backprop.network import PARAMETERS
@@ -24,7 +24,7 @@ SHAPES, VALUES, FINITE = ("backprop_gradient_keys_and_shapes", "backprop_matches
 
 
 def judge_backprop(artifact: Artifact, own: Artifact, inputs, answers, cell_of: CellOf,
-                    failed_helpers: list[str], uses_autograd: bool = False) -> list[Verdict]:
+                   failed_helpers: list[str], uses_autograd: bool = False) -> list[Verdict]:
     advice = stability_advice("backprop", artifact, inputs)
     if not artifact.ok:
         return [failed(SHAPES, artifact, "backprop", cell_of, advice), failed(VALUES, artifact, "backprop", cell_of),
@@ -40,11 +40,11 @@ def judge_backprop(artifact: Artifact, own: Artifact, inputs, answers, cell_of: 
         if shapes:
             shape_fail.append(shapes)
         values = case_problem("backprop", artifact, key, outcome, arguments, answers["backprop"][index],
-                               PARAMETERS, cell_of)
+                              PARAMETERS, cell_of)
         if values:
             value_fail.append(values + layer_hint(artifact, key, answers["backprop"][index]))
         numeric = case_problem("backprop", artifact, key, outcome, arguments, answers["finite_differences"][index],
-                                PARAMETERS, cell_of, tolerance=FINITE_DIFFERENCES)
+                               PARAMETERS, cell_of, tolerance=FINITE_DIFFERENCES)
         if numeric:
             fd_fail.append(numeric)
     autograd = [Message("uses_autograd", {"function": "backprop"})] if uses_autograd else []
@@ -99,9 +99,9 @@ def _backprop_shape_problem(artifact: Artifact, key: str, outcome: dict, argumen
     for name in PARAMETERS:
         tensor = got.get(name)
         if not isinstance(tensor, torch.Tensor) or tuple(tensor.shape) != tuple(params[name].shape):
-            shown = shape_text(tensor.shape) if isinstance(tensor, torch.Tensor) else type(tensor).__name__
+            shown = shape_of(tensor) if isinstance(tensor, torch.Tensor) else type(tensor).__name__
             messages = [call, Message("gradient_shape", {"param": name, "got": shown,
-                                                         "expected": shape_text(params[name].shape)})]
+                                                         "expected": shape_of(params[name])})]
             return messages + hints("backprop", name, arguments, tensor, want, look=False)
     return []
 

@@ -68,8 +68,8 @@ def first_failure(name: str, failures: list[list[Message]], total: int) -> list[
 
 
 def case_problem(name: str, artifact: Artifact, key: str, outcome: dict, arguments: list,
-                  want: dict[str, torch.Tensor], parts: tuple[str, ...], cell_of: CellOf,
-                  tolerance: Tolerance = FLOAT64) -> list[Message]:
+                 want: dict[str, torch.Tensor], parts: tuple[str, ...], cell_of: CellOf,
+                 tolerance: Tolerance = FLOAT64) -> list[Message]:
     call = Message("case_call", {"call": call_text(name, arguments)})
     if "error" in outcome:
         return [call] + exception_messages(outcome["error"], name, cell_of)

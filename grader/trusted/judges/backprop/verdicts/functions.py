@@ -11,7 +11,7 @@ from grader.trusted.results import Message, Verdict
 
 
 def judge_function(name: str, check: str, artifact: Artifact, inputs, answers, cell_of: CellOf,
-                    parts: tuple[str, ...], autograd: bool = False) -> Verdict:
+                   parts: tuple[str, ...], autograd: bool = False) -> Verdict:
     """Every case of ``name`` against the reference, reporting the first that fails."""
     if not artifact.ok:
         return Verdict(check, False, error_messages(artifact, name, cell_of), stability_advice(name, artifact, inputs))
@@ -20,7 +20,7 @@ def judge_function(name: str, check: str, artifact: Artifact, inputs, answers, c
     for index, arguments in enumerate(cases):
         outcome = outcomes[index] if index < len(outcomes) else {}
         problem = case_problem(name, artifact, f"case{index}", outcome, arguments, answers[name][index],
-                                parts, cell_of)
+                               parts, cell_of)
         if problem:
             failures.append(problem)
     messages: list[Message] = []

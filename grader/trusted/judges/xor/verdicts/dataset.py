@@ -7,7 +7,6 @@ from typing import Any
 import torch
 
 from grader.trusted.artifacts import Artifact
-from grader.trusted.compare import shape_text
 from grader.trusted.judges.contract import CellOf
 from grader.trusted.judges.mistakes import diagnose
 from grader.trusted.judges.verdict import failed, verdict
@@ -40,7 +39,7 @@ def judge_dataset(artifacts: dict[str, Artifact], inputs: dict[str, Any], cell_o
         for attr, dtype, shape in (("data", "float32", [size, 2]), ("label", "int64", [size])):
             if not tensor_ok(v.get(attr), dtype, shape):
                 messages.append(Message("attr_wrong", {"attr": attr, "got": describe(v.get(attr)),
-                                                       "dtype": dtype, "shape": shape_text(shape)}))
+                                                       "dtype": dtype, "shape": shape}))
         if v.get("item_len") != 2:
             messages.append(Message("item_not_pair", {"got": v.get("item_kind")}))
         else:
@@ -48,7 +47,7 @@ def judge_dataset(artifacts: dict[str, Artifact], inputs: dict[str, Any], cell_o
                 key = "item_point" if part == "data_point" else "item_label"
                 if not tensor_ok(v.get(key), dtype, shape):
                     messages.append(Message("item_wrong", {"part": part, "got": describe(v.get(key)),
-                                                           "dtype": dtype, "shape": shape_text(shape)}))
+                                                           "dtype": dtype, "shape": shape}))
             if not messages and v.get("items_match_tensors") is not True:
                 messages.append(Message("item_inconsistent"))
         if messages:
@@ -70,7 +69,7 @@ def judge_dataset(artifacts: dict[str, Artifact], inputs: dict[str, Any], cell_o
                     and tensor_ok(pair[1], "int64", [b])):
                 got = [describe(p) for p in pair] if isinstance(pair, list) else [str(pair)]
                 messages.append(Message("batch_wrong", {"batch": batch, "got": "; ".join(got),
-                                                        "x_shape": shape_text([b, 2]), "y_shape": shape_text([b])}))
+                                                        "x_shape": [b, 2], "y_shape": [b]}))
                 messages += diagnose(TABLE, "XORDataset.batches", pair, same_batch, b)
                 break
         verdicts.append(Verdict("dataset_dataloader_batches", not messages, messages))

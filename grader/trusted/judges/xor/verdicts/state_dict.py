@@ -19,7 +19,7 @@ SAVED, LOADED, REFERENCE_LOADS = ("state_dict_saved_to_file", "state_dict_loaded
 
 
 def judge_state_dict(saved: Artifact, structure: Artifact, inputs, forward_ok: bool,
-                      cell_of: CellOf, eval_keeps: bool = True) -> list[Verdict]:
+                     cell_of: CellOf, eval_keeps: bool = True) -> list[Verdict]:
     names = (SAVED, LOADED, REFERENCE_LOADS)
     if not saved.ok:
         return [failed(name, saved, "state_dict", cell_of) for name in names]
