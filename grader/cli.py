@@ -350,7 +350,8 @@ def check_reference(jobs: int, only: str | None, seeds: int, as_script: bool, re
     Example: grade check-reference -j 2 --only 'xor:*'
     """
     from grader.assignments import ASSIGNMENTS
-    from grader.authoring.check import cases, coverage_problems, clear_recorded, findings_data, recorded_folder, run_cases, share_recorded
+    from grader.authoring.check import (cases, clear_recorded, coverage_problems, findings_data, recorded_folder,
+                                        run_cases, share_recorded)
     from grader.reports.check_matrix import matrix_tables, problem_lines, summary_line
 
     _refuse_unsandboxed(allow_unsandboxed)
