@@ -6,15 +6,17 @@ CI runs it on everything (see .ci/run)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 from rich.console import Console
 from click.testing import CliRunner
 
-from grader.authoring import mutants
+from grader.authoring import check, mutants
 from grader.authoring.check import recorded_case, rejudge
 from grader.cli import main
 from grader.reports.check_matrix import matrix_tables, problem_lines, summary_line
+from grader.trusted.recorded import load_run
 
 SIGMOID_FLIPPED = '''
 [[mutant]]
@@ -28,14 +30,24 @@ replace = [["return 1.0 / (1.0 + torch.exp(-z))", "return 1.0 / (1.0 + torch.exp
 
 
 @pytest.mark.kernel
-def test_check_reference_holds_a_mutant_to_its_claim(tmp_path, monkeypatch):
+def test_check_reference_holds_a_mutant_to_its_claim_and_records_its_artifacts(tmp_path, monkeypatch):
     (tmp_path / "backprop.toml").write_text(SIGMOID_FLIPPED.format(tags='"sigmoid"'), "utf-8")
     monkeypatch.setattr(mutants, "MUTANTS_DIR", tmp_path)
-    run = CliRunner().invoke(main, ["check-reference", "--only", "backprop:sigmoid_*"])
+    monkeypatch.setattr(check, "recorded_folder", lambda: tmp_path / "artifacts")
+    run = CliRunner().invoke(main, ["check-reference", "--only", "backprop:sigmoid_*", "--record",
+                                    "--json", str(tmp_path / "findings.json")])
     assert run.exit_code == 0, run.output
     assert "backprop:sigmoid_sign_flipped: ok" in run.output
     row = next(line for line in run.output.splitlines() if "sigmoid_sign_flipped" in line and "✗" in line)
     assert row.count("✗") == 1 and "FAIL" not in row  # its row of the matrix
+    [found] = json.loads((tmp_path / "findings.json").read_text("utf-8"))
+    assert found["case"] == "backprop:sigmoid_sign_flipped" and found["lost"] == ["sigmoid"]
+    assert found["checks"]["sigmoid_matches_reference"] == 0 and found["problems"] == []
+    # What it recorded judges here as it did in the kernel's grading.
+    case = next(c for c in check.cases("backprop:sigmoid_*"))
+    again = check.rejudge(case, load_run(tmp_path / "artifacts" / "backprop" / "sigmoid_sign_flipped"))
+    assert (again.score, sorted(again.lost), sorted(again.failed), list(again.hints_named)) == \
+        (found["score"], found["lost"], found["failed"], found["hints"])
 
 
 def test_a_mutant_that_loses_points_elsewhere_than_it_claims_deviates_and_says_how():
