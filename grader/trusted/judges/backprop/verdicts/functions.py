@@ -6,7 +6,7 @@ from grader.trusted.artifacts import Artifact
 from grader.trusted.judges.backprop.verdicts.cases import (case_problem, first_failure, recorded_outcomes,
                                                            stability_advice)
 from grader.trusted.judges.contract import CellOf
-from grader.trusted.judges.evidence import error_messages
+from grader.trusted.judges.verdict import failed
 from grader.trusted.results import Message, Verdict
 
 
@@ -14,7 +14,7 @@ def judge_function(name: str, check: str, artifact: Artifact, inputs, answers, c
                    parts: tuple[str, ...], autograd: bool = False) -> Verdict:
     """Every case of ``name`` against the reference, reporting the first that fails."""
     if not artifact.ok:
-        return Verdict(check, False, error_messages(artifact, name, cell_of), stability_advice(name, artifact, inputs))
+        return failed(check, artifact, name, cell_of, stability_advice(name, artifact, inputs))
     cases, outcomes = inputs["cases"][name], recorded_outcomes(artifact, "case")
     failures: list[list[Message]] = []
     for index, arguments in enumerate(cases):

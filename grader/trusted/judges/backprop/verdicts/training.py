@@ -11,7 +11,7 @@ from grader.trusted.compare import shape_text
 from grader.trusted.judges.backprop.inputs import TRAINING_EPOCHS, TRAINING_SIZES
 from grader.trusted.judges.backprop.network import PARAMETERS, layers
 from grader.trusted.judges.contract import CellOf
-from grader.trusted.judges.evidence import error_messages
+from grader.trusted.judges.verdict import failed
 from grader.trusted.results import Message, Verdict
 
 ACCURACY_THRESHOLD = 0.95
@@ -20,7 +20,7 @@ ACCURACY_THRESHOLD = 0.95
 def judge_training(artifact: Artifact, inputs, hidden, cell_of: CellOf, uses_autograd: bool = False) -> Verdict:
     name = "backprop_training_reaches_accuracy"
     if not artifact.ok:
-        return Verdict(name, False, error_messages(artifact, "backprop", cell_of))
+        return failed(name, artifact, "backprop", cell_of)
     messages: list[Message] = []
     if uses_autograd:
         messages.append(Message("uses_autograd", {"function": "backprop"}))
