@@ -12,8 +12,6 @@ from grader.trusted.compare import FLOAT64, Tolerance, compare
 from grader.trusted.judges.backprop.network import FUNCTIONS, PARAMETERS
 
 FINITE_DIFFERENCES = Tolerance(rtol=1e-5, atol=1e-7)
-
-
 FD_STEP = 1e-6
 
 

@@ -12,29 +12,15 @@ from grader.trusted.judges.draws import Draw
 # Layer sizes (n_in, n_hidden, n_out) of the drawn networks: the lecture's 2-3-1 with a batch of one
 # and a larger batch, a 4-5-2, and a square 3-3-3, where a missing transpose keeps every shape.
 FIXED_NETWORKS = ((2, 3, 1), (2, 3, 1), (4, 5, 2), (3, 3, 3))
-
-
 # exp overflows float64 beyond 709.78, and its square beyond 354.9: both sides of both are here.
 EXTREME_Z = torch.tensor([[-900.0, -720.0, -400.0, 400.0, 720.0, 900.0]], dtype=torch.float64)
-
-
 # backprop_training: the grader's gradient descent on XOR. Sizes, step and epochs were chosen so
 # that the reference reaches 100 % on every drawn data set (bench/backprop_training_pass_rate.py).
 TRAINING_SIZES = (2, 8, 1)
-
-
 TRAINING_INIT_SEED = 0
-
-
 TRAINING_LR = 5.0
-
-
 TRAINING_EPOCHS = 400
-
-
 TRAINING_POINTS = 64
-
-
 TEST_POINTS = 500
 
 

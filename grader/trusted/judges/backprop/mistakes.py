@@ -67,8 +67,6 @@ def _backprop_deltas(params, x, y) -> dict[str, torch.Tensor]:
 
 
 S = torch.sigmoid
-
-
 # The backprop exercise's known mistakes: each row computes, from a case's arguments and the
 # reference's answer, what a function with that mistake returns.
 MISTAKES = Table((

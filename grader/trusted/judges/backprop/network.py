@@ -14,8 +14,6 @@ ARGUMENTS = {
     "output_delta": ("z_L", "a_L", "y"), "hidden_delta": ("W_next", "delta_next", "z"),
     "layer_gradients": ("delta", "a_prev"), "backprop": ("params", "x", "y"),
 }
-
-
 PARAMETERS = ("W1", "b1", "W2", "b2")
 
 

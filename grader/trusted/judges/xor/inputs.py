@@ -11,11 +11,7 @@ from grader.trusted.judges.xor.mistakes import eval_case_is_telling, eval_points
 from grader.trusted.judges.xor.model import logits_of_state
 
 TEST_SIZE = 500
-
-
 GRID_LOW, GRID_HIGH, GRID_SIZE = -0.5, 1.5, 41
-
-
 DEFAULT_STD = 0.1
 
 

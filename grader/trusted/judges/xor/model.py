@@ -7,8 +7,6 @@ import torch
 
 # The lecture's ClasificadorSimple(2, 4, 1): its parameters, in the order the model registers them.
 REFERENCE_SHAPES = {"linear1.weight": (4, 2), "linear1.bias": (4,), "linear2.weight": (1, 4), "linear2.bias": (1,)}
-
-
 PARAMETER_NAMES = tuple(REFERENCE_SHAPES)
 
 

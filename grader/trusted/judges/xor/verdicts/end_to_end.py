@@ -16,14 +16,10 @@ from grader.trusted.judges.xor.verdicts.figures import boundary_figure, training
 from grader.trusted.results import Message, Verdict
 
 ACCURACY_THRESHOLD = 0.95
-
-
 # Accuracy that predictions made without the trained weights must not exceed. A linear boundary
 # gets 3 of XOR's 4 corners (75 %); the lecture's model with its random initial weights scored at
 # most 77 % over 3,000 seeds.
 CHANCE_ACCURACY = 0.85
-
-
 SHUFFLES = 7  # the end_to_end probe's shuffles of the trained weights (probes/xor.py)
 
 
