@@ -8,6 +8,7 @@ reference answers. Scores come only from the judge, the artifacts and the points
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import concurrent.futures
 import secrets
 import signal
@@ -170,7 +171,9 @@ async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assign
             for cell in kernel.run.cells:  # the first cell of a count, as cell_index finds it
                 if isinstance(cell.execution_count, int):
                     cells.setdefault(cell.execution_count, cell.index)
-            save_run(record, assignment.name, seed, probe_folders, artifacts, cells, notes)
+            made_from = {"notebook": code_digest(notebook).hex(),
+                         "probes": hashlib.sha256(source.encode()).hexdigest()}
+            save_run(record, assignment.name, seed, probe_folders, artifacts, cells, notes, made_from)
     checks = scored_checks(assignment.name, verdicts)
     return GradeResult(
         assignment=assignment.name,

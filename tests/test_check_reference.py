@@ -15,7 +15,9 @@ from click.testing import CliRunner
 from grader.authoring import check, mutants
 from grader.authoring.check import recorded_case, rejudge
 from grader.cli import main
+from grader.notebook_file import code_digest
 from grader.reports.check_matrix import matrix_tables, problem_lines, summary_line
+from grader.selfcheck.cells import without_checks
 from grader.trusted.recorded import load_run
 
 SIGMOID_FLIPPED = '''
@@ -45,7 +47,9 @@ def test_check_reference_holds_a_mutant_to_its_claim_and_records_its_artifacts(t
     assert found["checks"]["sigmoid_matches_reference"] == 0 and found["problems"] == []
     # What it recorded judges here as it did in the kernel's grading.
     case = next(c for c in check.cases("backprop:sigmoid_*"))
-    again = check.rejudge(case, load_run(tmp_path / "artifacts" / "backprop" / "sigmoid_sign_flipped"))
+    run = load_run(tmp_path / "artifacts" / "backprop" / "sigmoid_sign_flipped")
+    assert run.made_from["notebook"] == code_digest(without_checks(check.case_notebook(case))).hex()
+    again = check.rejudge(case, run)
     assert (again.score, sorted(again.lost), sorted(again.failed), list(again.hints_named)) == \
         (found["score"], found["lost"], found["failed"], found["hints"])
 

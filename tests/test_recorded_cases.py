@@ -11,15 +11,21 @@ After changing a probe, a mutant or the reference notebooks, record again:
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from gradescope_schema import assert_gradescope_results
 from grader.assignments import ASSIGNMENTS
-from grader.authoring.check import SEED, cases, prepared_for, recorded_case, recorded_folder, rejudge, rejudged
+from grader.authoring.check import (SEED, case_notebook, cases, prepared_for, recorded_case, recorded_folder, rejudge,
+                                    rejudged)
+from grader.notebook_file import code_digest
 from grader.reports.catalog import catalog
 from grader.reports.gradescope import results_json
 from grader.trusted.artifacts import Artifact
+from grader.selfcheck.cells import without_checks
 from grader.trusted.points import checks_of
+from grader.trusted.recorded import load_run
 from grader.untrusted.probes import in_process_tools, probe_source
 
 RECORDED = recorded_folder()
@@ -32,6 +38,14 @@ def _recorded() -> list[tuple[str, str]]:
 
 def test_every_case_of_check_reference_is_recorded():
     assert sorted(CASES) == _recorded(), "record again: grade check-reference -j 2 --record"
+
+
+@pytest.mark.parametrize("assignment,folder", _recorded(), ids=lambda v: v)
+def test_recorded_case_was_recorded_from_the_notebook_and_probes_of_today(assignment, folder):
+    case, run = CASES[assignment, folder], load_run(RECORDED / assignment / folder)
+    assert run.made_from == {"notebook": code_digest(without_checks(case_notebook(case))).hex(),
+                             "probes": hashlib.sha256(probe_source(assignment).encode()).hexdigest()}, \
+        "the notebook or the probes changed since: record again (grade check-reference -j 2 --record)"
 
 
 @pytest.mark.parametrize("assignment,folder", _recorded(), ids=lambda v: v)

@@ -38,7 +38,8 @@ def _saved(tmp_path, dest_name="case"):
                                         "how": Message("ending.timeout", {"seconds": 20})}),
              Message("cell_error", {"cell": 3, "type": "ValueError", "message": "x"})]
     dest = tmp_path / "recorded" / "xor" / dest_name
-    save_run(dest, "xor", 7, {"a": folders["a"], "b": folders["b"], "c": kernel / "gone"}, artifacts, {5: 2, 6: 3}, notes)
+    save_run(dest, "xor", 7, {"a": folders["a"], "b": folders["b"], "c": kernel / "gone"}, artifacts, {5: 2, 6: 3}, notes,
+             {"notebook": "ab", "probes": "cd"})
     return dest, artifacts, notes
 
 
@@ -46,6 +47,7 @@ def test_a_recorded_run_reads_back_as_the_grading_read_it(tmp_path):
     dest, artifacts, notes = _saved(tmp_path)
     run = load_run(dest)
     assert (run.assignment, run.seed, run.notes) == ("xor", 7, notes)
+    assert run.made_from == {"notebook": "ab", "probes": "cd"}
     assert run.cell_of(5) == 2 and run.cell_of(6) == 3 and run.cell_of(1) is None
     assert run.artifacts["c"].problem == "timeout" and run.artifacts["c"].folder is None
     for name in ("a", "b"):

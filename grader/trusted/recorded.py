@@ -29,15 +29,18 @@ class RecordedRun:
     artifacts: dict[str, Artifact]
     cells: dict[int, int]  # execution count -> cell index
     notes: list[Message]
+    # Digests of what the artifacts came from: the graded notebook's code and the probes' source.
+    made_from: dict[str, str]
 
     def cell_of(self, execution_count: int) -> int | None:
         return self.cells.get(execution_count)
 
 
 def save_run(dest: Path, assignment: str, seed: int, probe_folders: dict[str, Path], artifacts: dict[str, Artifact],
-             cells: dict[int, int], notes: list[Message]) -> None:
+             cells: dict[int, int], notes: list[Message], made_from: dict[str, str]) -> None:
     """Keep in ``dest`` (emptied first) the regular files each probe left in its folder, the
-    problem of each probe whose cell did not finish, the cells and the notes."""
+    problem of each probe whose cell did not finish, the cells, the notes, and digests of what
+    the artifacts came from (``made_from``: a changed probe or notebook needs a new recording)."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
@@ -56,7 +59,7 @@ def save_run(dest: Path, assignment: str, seed: int, probe_folders: dict[str, Pa
                 shutil.copyfile(entry.path, kept / entry.name, follow_symlinks=False)
     record = {"assignment": assignment, "seed": seed, "probes": probes,
               "cells": sorted([count, index] for count, index in cells.items()),
-              "notes": [_encoded(note) for note in notes]}
+              "notes": [_encoded(note) for note in notes], "made_from": made_from}
     (dest / CASE_FILE).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", "utf-8")
 
 
@@ -71,7 +74,7 @@ def load_run(folder: Path) -> RecordedRun:
             artifacts[name] = load_artifact(RecordFolder.made(kept, frozenset({os.geteuid()})), name)
     return RecordedRun(record["assignment"], record["seed"], artifacts,
                        {count: index for count, index in record["cells"]},
-                       [_decoded(note) for note in record["notes"]])
+                       [_decoded(note) for note in record["notes"]], record.get("made_from", {}))
 
 
 def share_identical(case: Path, like: Path) -> None:
