@@ -18,7 +18,8 @@ import torch
 
 from grader.assignments import get_assignment
 from grader.trusted.artifacts import Artifact
-from grader.trusted.judges import backprop as judge
+from grader.trusted.judges.backprop import inputs as judge
+from grader.trusted.judges.backprop.verdicts.training import ACCURACY_THRESHOLD, judge_training
 from grader.trusted.reference import load_reference
 from grader.untrusted.probes import in_process_tools, probe_source
 
@@ -39,13 +40,13 @@ def main() -> None:
         began = time.perf_counter()
         probes["probe_backprop_training"](values, tensors, ref.backprop.__globals__, inputs)
         seconds.append(time.perf_counter() - began)
-        verdict = judge._judge_training(Artifact("backprop_training", ok=True, values=values, tensors=tensors),
+        verdict = judge_training(Artifact("backprop_training", ok=True, values=values, tensors=tensors),
                                         inputs, hidden, cell_of=lambda count: None)
         accuracies.append((float(verdict.messages[-1].params["accuracy"]), seed, verdict.passed))
     passed = sum(1 for _, _, ok in accuracies if ok)
     print(f"network {'-'.join(map(str, judge.TRAINING_SIZES))}, lr {judge.TRAINING_LR}, "
           f"{judge.TRAINING_EPOCHS} epochs, {judge.TRAINING_POINTS} training points, init seed "
-          f"{judge.TRAINING_INIT_SEED}, threshold {100 * judge.ACCURACY_THRESHOLD:.0f} %")
+          f"{judge.TRAINING_INIT_SEED}, threshold {100 * ACCURACY_THRESHOLD:.0f} %")
     print(f"{passed}/{len(accuracies)} seeds reach the threshold")
     print("lowest accuracies (%, seed):", sorted(accuracies)[:5])
     print(f"training run: median {statistics.median(seconds):.2f} s, max {max(seconds):.2f} s "

@@ -16,7 +16,8 @@ import torch
 
 from grader.assignments import get_assignment
 from grader.trusted.artifacts import load_artifact
-from grader.trusted.judges import xor
+from grader.trusted.judges.xor.inputs import draw_inputs
+from grader.trusted.judges.xor.verdicts.end_to_end import ACCURACY_THRESHOLD, judge_end_to_end
 from grader.trusted.records import RecordFolder
 from grader.trusted.reference import load_reference
 from grader.untrusted import sandbox
@@ -35,7 +36,7 @@ async def run(seeds: range) -> list[float]:
         async with KernelSession(notebook, folders.job, Limits(), 0, isolation, folders.exchange, folders.sockets) as kernel:
             await kernel.run_notebook()
             for seed in seeds:
-                inputs, hidden = xor.draw_inputs(seed, "cpu")
+                inputs, hidden = draw_inputs(seed, "cpu")
                 torch.save(inputs, folders.exchange / "inputs.pt")
                 out = folders.exchange / f"out{seed}"
                 out.mkdir()
@@ -43,7 +44,7 @@ async def run(seeds: range) -> list[float]:
                 sandbox.hand_over(out, isolation)
                 await kernel.run_probe(probe_source("xor"), "end_to_end", folders.exchange / "inputs.pt", out)
                 sandbox.take_back(out, isolation)
-                verdict = xor._judge_end_to_end(load_artifact(records, "end_to_end"), inputs, hidden, ref, True,
+                verdict = judge_end_to_end(load_artifact(records, "end_to_end"), inputs, hidden, ref, True,
                                                 lambda count: None)
                 accuracy = float(verdict.messages[0].params["accuracy"]) / 100
                 accuracies.append(accuracy)
@@ -56,8 +57,8 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=0)
     args = parser.parse_args()
     accuracies = asyncio.run(run(range(args.first, args.first + args.seeds)))
-    passed = sum(a >= xor.ACCURACY_THRESHOLD for a in accuracies)
-    print(f"reference end-to-end: {passed}/{len(accuracies)} seeds reach >= {xor.ACCURACY_THRESHOLD:.0%}")
+    passed = sum(a >= ACCURACY_THRESHOLD for a in accuracies)
+    print(f"reference end-to-end: {passed}/{len(accuracies)} seeds reach >= {ACCURACY_THRESHOLD:.0%}")
     print("lowest accuracies:", ", ".join(f"{a:.3f}" for a in sorted(accuracies)[:5]))
 
 

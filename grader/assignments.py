@@ -5,12 +5,16 @@ from __future__ import annotations
 import ast
 import difflib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import nbformat
 
 from grader.errors import UnusableInput
+
+if TYPE_CHECKING:
+    from grader.trusted.judges import Judge
 
 COURSE_OPTION = "pass --course DIR (the folder holding reference/) or set GRADER_COURSE"
 
@@ -55,6 +59,12 @@ class Assignment:
     title: str
     # Names a notebook of this assignment defines, used to recognise one without metadata.
     defines: tuple[str, ...]
+    # Its judge, imported when first needed (judges import torch, which a plain CLI call must not).
+    load_judge: Callable[[], "Judge"] = field(repr=False, compare=False)
+
+    @property
+    def judge(self) -> "Judge":
+        return self.load_judge()
 
     @property
     def reference(self) -> Path:
@@ -65,6 +75,18 @@ class Assignment:
         return COURSE_DIR / "exercises" / f"{self.name}.ipynb"
 
 
+def _xor_judge() -> "Judge":
+    from grader.trusted.judges.xor import JUDGE
+
+    return JUDGE
+
+
+def _backprop_judge() -> "Judge":
+    from grader.trusted.judges.backprop import JUDGE
+
+    return JUDGE
+
+
 ASSIGNMENTS = {
     assignment.name: assignment
     for assignment in (
@@ -73,12 +95,14 @@ ASSIGNMENTS = {
             title="XOR con PyTorch",
             defines=("XORDataset", "ClasificadorSimple", "train_model", "eval_model",
                      "visualize_samples"),
+            load_judge=_xor_judge,
         ),
         Assignment(
             name="backprop",
             title="Backpropagation a mano",
             defines=("sigmoid", "sigmoid_prime", "mse_loss", "mse_loss_grad", "output_delta", "hidden_delta",
                      "layer_gradients", "backprop"),
+            load_judge=_backprop_judge,
         ),
     )
 }

@@ -333,9 +333,15 @@ def release(check: bool, bundle: Path | None, wheel: bool) -> None:
 @click.option("--seeds", type=click.IntRange(1, 3), default=3, show_default=True,
               help="Seeds the reference notebooks are graded with.")
 @click.option("--as-script", is_flag=True, help="Grade each case as a Jupytext percent script (.py) instead.")
+@click.option("--record", is_flag=True,
+              help="Keep each case's artifacts in tests/artifacts/<assignment>/<case>/ of the course, "
+                   "for the kernel-free judge tests (tests/test_recorded_cases.py).")
+@click.option("--json", "json_out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write each case's score, each check's points, lost tags and hints to this JSON file.")
 @course_option
 @allow_unsandboxed_option
-def check_reference(jobs: int, only: str | None, seeds: int, as_script: bool, allow_unsandboxed: bool) -> None:
+def check_reference(jobs: int, only: str | None, seeds: int, as_script: bool, record: bool, json_out: Path | None,
+                    allow_unsandboxed: bool) -> None:
     """Prove the grader grades what it claims to: each reference notebook gets full marks on every
     seed, each exercise skeleton 0, each mutant in mutants/ loses points in exactly its tags with
     its hint in the feedback, each correct variant full marks. Prints a matrix of cases by graded
@@ -344,7 +350,8 @@ def check_reference(jobs: int, only: str | None, seeds: int, as_script: bool, al
     Example: grade check-reference -j 2 --only 'xor:*'
     """
     from grader.assignments import ASSIGNMENTS
-    from grader.authoring.check import cases, coverage_problems, run_cases
+    from grader.authoring.check import (cases, clear_recorded, coverage_problems, findings_data, recorded_folder,
+                                        run_cases, share_recorded)
     from grader.reports.check_matrix import matrix_tables, problem_lines, summary_line
 
     _refuse_unsandboxed(allow_unsandboxed)
@@ -360,13 +367,22 @@ def check_reference(jobs: int, only: str | None, seeds: int, as_script: bool, al
     # A CI log is not a terminal but does not wrap at 80 columns: room for the matrix.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 132)
     findings, started = [], time.monotonic()
-    for finding in run_cases(chosen, jobs):
+    if record and as_script:
+        click.echo("grade: error: --record keeps the notebooks' artifacts; leave out --as-script", err=True)
+        sys.exit(2)
+    if record and not only:
+        clear_recorded(chosen)
+    for finding in run_cases(chosen, jobs, recorded_folder() if record else None):
         findings.append(finding)
         verdict = "ok" if not finding.problems else "FAIL"
         console.print(f"[{len(findings)}/{len(chosen)}] {finding.case.label}: {verdict} "
                       f"({finding.score:g}/{finding.max_score:g}, {finding.seconds:.1f} s)", markup=False)
     for table in matrix_tables(findings):
         console.print(table)
+    if record:
+        share_recorded(chosen)
+    if json_out is not None:
+        write_atomically(json_out, json.dumps(findings_data(findings), indent=1, sort_keys=True) + "\n")
     problems = problem_lines(findings, coverage)
     for line in problems:
         console.print(line)

@@ -8,14 +8,13 @@ reference answers. Scores come only from the judge, the artifacts and the points
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import concurrent.futures
 import secrets
 import signal
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import nbformat
 
@@ -28,6 +27,7 @@ from grader.selfcheck.cells import without_checks
 from grader.statuses import Ending
 from grader.text import encodable
 from grader.trusted.artifacts import Artifact, load_artifact
+from grader.trusted.judges import Prepared, prepare
 from grader.trusted.judges.evidence import cell_error_hint
 from grader.trusted.records import RecordFolder
 from grader.trusted.seals import SealReader, Unsealed
@@ -44,19 +44,10 @@ DEVICES = ("auto", "cpu", "cuda")
 MAX_NOTES_PER_KIND = 5
 
 
-@dataclass
-class Prepared:
-    """What the trusted side computes while the kernel runs the notebook."""
-
-    inputs: dict[str, Any]
-    hidden: dict[str, Any]
-    answers: dict[str, Any]
-    judge: Any
-    device: str
-
-
 def grade_notebook(path: Path, assignment: str | None = None, seed: int | None = None,
-                   device: str = "auto", limits: Limits = Limits()) -> GradeResult:
+                   device: str = "auto", limits: Limits = Limits(), record: Path | None = None) -> GradeResult:
+    """``record``: a folder where the probes' artifacts are kept for kernel-free tests
+    (grader.trusted.recorded)."""
     started = time.monotonic()
     named = get_assignment(assignment) if assignment else None
     # check() cells and calls are the student's own tool: graded notebooks run without them.
@@ -71,7 +62,7 @@ def grade_notebook(path: Path, assignment: str | None = None, seed: int | None =
 
         require_course(chosen, precomputed.path(chosen.name))
         seed = precomputed.seed_for(seed)  # a student bundle knows a few seeds only
-    return asyncio.run(_until_stopped(_grade(Path(path), notebook, chosen, seed, device, limits, started)))
+    return asyncio.run(_until_stopped(_grade(Path(path), notebook, chosen, seed, device, limits, started, record)))
 
 
 async def _until_stopped(grading):
@@ -129,37 +120,23 @@ def _in_background(function, *args) -> concurrent.futures.Future:
 def _prepare(assignment: Assignment, seed: int, device: str, threads: int) -> Prepared:
     import torch
 
-    from grader.trusted import precomputed
-    from grader.trusted.judges import judge_for
-    from grader.trusted.reference import load_reference
-
     torch.set_num_threads(threads)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     elif device == "cuda" and not torch.cuda.is_available():
         raise UnusableInput("--device cuda: CUDA is not available on this machine; use --device cpu")
-    judge = judge_for(assignment.name)
-    if not assignment.reference.exists():
-        # A student bundle: the reference's answers for fixed inputs came with it.
-        inputs, hidden, answers = precomputed.load(assignment.name, seed)
-        inputs["device"] = device
-        return Prepared(inputs, hidden, answers, judge, device)
-    ref = load_reference(assignment.reference)
-    inputs, hidden = judge.draw_inputs(seed, device)
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        answers = judge.expected(inputs, ref)
-    return Prepared(inputs, hidden, answers, judge, device)
+    return prepare(assignment, seed, device)
 
 
 async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assignment, seed: int,
-                 device: str, limits: Limits, started: float) -> GradeResult:
+                 device: str, limits: Limits, started: float, record: Path | None = None) -> GradeResult:
     isolation = sandbox.detect()
     # The seal FIFO's reader is opened before the kernel starts, which opens it to write.
     with sandbox.job_folders(isolation, limits.disk_mb) as folders, SealReader(folders.seals) as seals:
         preparing = _in_background(_prepare, assignment, seed, device, limits.torch_threads)
         artifacts: dict[str, Artifact] = {}
         probe_cells: dict[str, CellOutcome] = {}
+        probe_folders: dict[str, Path] = {}
         uncompilable = uncompilable_cells(notebook)
         async with RecoveringKernel(notebook, folders, limits, seed, isolation, frozenset(uncompilable)) as kernel:
             prepared = await asyncio.wrap_future(preparing)
@@ -170,7 +147,7 @@ async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assign
             source = probe_source(assignment.name)
             # A forked process cannot use CUDA: on a GPU, probes run in the kernel itself.
             alone = prepared.device != "cuda"
-            for name in prepared.judge.PROBES:
+            for name in prepared.judge.probes:
                 out_dir = folders.exchange / f"probe-{secrets.token_hex(8)}"
                 out_dir.mkdir()
                 records = RecordFolder.made(out_dir, frozenset({sandbox.kernel_uid(isolation)}))
@@ -179,6 +156,7 @@ async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assign
                 outcome = await kernel.probe(source, name, inputs_path, out_dir, alone)
                 sandbox.take_back(out_dir, isolation)
                 probe_cells[name] = outcome
+                probe_folders[name] = out_dir
                 # Only a probe whose cell finished may speak; a crash leaves whatever the
                 # student's code wrote there, which is not evidence.
                 # A probe stopped at the memory cap says so on its own checks, not only in the notes.
@@ -196,17 +174,28 @@ async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assign
         prepared.hidden["notebook_code"] = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
         verdicts = prepared.judge.judge(artifacts, prepared.inputs, prepared.hidden, prepared.answers,
                                         kernel.run.cell_index)
-    checks = _score(assignment.name, verdicts)
+        notes = capped_notes([Message("cell_not_compiled", {"cell": index + 1, "type": error})
+                              for index, error in sorted(uncompilable.items())]) \
+            + _run_notes(kernel.run, kernel.incidents, probe_cells, kernel.memory_limit_hit, limits) \
+            + _deadline_notes(probe_cells, limits)
+        if record is not None:
+            from grader.trusted.recorded import save_run
+
+            cells: dict[int, int] = {}
+            for cell in kernel.run.cells:  # the first cell of a count, as cell_index finds it
+                if isinstance(cell.execution_count, int):
+                    cells.setdefault(cell.execution_count, cell.index)
+            made_from = {"notebook": code_digest(notebook).hex(),
+                         "probes": hashlib.sha256(source.encode()).hexdigest()}
+            save_run(record, assignment.name, seed, probe_folders, artifacts, cells, notes, made_from)
+    checks = scored_checks(assignment.name, verdicts)
     return GradeResult(
         assignment=assignment.name,
         notebook=str(path),
         score=sum(c.score for c in checks),
         max_score=sum(c.max_score for c in checks),
         checks=checks,
-        notes=capped_notes([Message("cell_not_compiled", {"cell": index + 1, "type": error})
-                            for index, error in sorted(uncompilable.items())])
-        + _run_notes(kernel.run, kernel.incidents, probe_cells, kernel.memory_limit_hit, limits)
-        + _deadline_notes(probe_cells, limits),
+        notes=notes,
         seed=seed,
         device=prepared.device,
         seconds=time.monotonic() - started,
@@ -215,7 +204,8 @@ async def _grade(path: Path, notebook: nbformat.NotebookNode, assignment: Assign
     )
 
 
-def _score(assignment: str, verdicts: list[Verdict]) -> list[CheckResult]:
+def scored_checks(assignment: str, verdicts: list[Verdict]) -> list[CheckResult]:
+    """Each check of points.py with its points, from the verdict of the same name."""
     by_name = {v.name: v for v in verdicts}
     checks = []
     for number, spec in enumerate(checks_of(assignment), start=1):

@@ -46,7 +46,7 @@ def _probability(x: float, y: float) -> float:
 
 AXIS = [-0.5 + 2 * i / 40 for i in range(41)]
 BOUNDARY = Figure("decision_boundary", {
-    "low": -0.5, "high": 1.5, "n": 41, "accuracy": "99.20",
+    "low": -0.5, "high": 1.5, "n": 41, "accuracy": 99.2,
     "probabilities": [[_probability(x, y) for x in AXIS] for y in AXIS],
     "points": [[0.02, 0.05], [0.97, 0.03], [0.05, 1.02], [1.01, 0.96]], "labels": [0, 1, 1, 0],
 })
@@ -91,8 +91,8 @@ def backprop_with_a_failed_case() -> GradeResult:
     return _result("backprop", failed={"backprop_matches_reference": [
         Message("cases_failed", {"function": "backprop", "failed": 2, "total": 6}),
         Message("case_call", {"call": "backprop(x [5, 3], y [5, 1], params 3-3-1)"}),
-        Message("mismatch.values", {"what": "dW1", "expected": "0.25", "got": "-0.25", "max_abs": "0.5",
-                                    "max_rel": "2", "index": [0, 1]})]}, advice={}, notes=[])
+        Message("mismatch.values", {"what": "dW1", "expected": 0.25, "got": -0.25, "max_abs": 0.5,
+                                    "max_rel": 2.0, "index": [0, 1]})]}, advice={}, notes=[])
 
 
 CASES = {"xor_with_mistakes": xor_with_mistakes, "backprop_full_marks": backprop_full_marks_with_advice,

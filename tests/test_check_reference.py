@@ -1,16 +1,25 @@
-"""`grade check-reference` in real kernels, on one mutant: it passes when the mutant loses points
-where it says, prints the matrix, and fails (exit 1, saying how) when the mutant's claim is wrong.
+"""`grade check-reference` in a real kernel, on one mutant: it passes when the mutant loses points
+where it says and prints the matrix. That it fails, saying how, when a mutant's claim is wrong is
+shown without a kernel, on the artifacts check-reference recorded for that mutant (tests/artifacts/).
 CI runs it on everything (see .ci/run)."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import pytest
+from rich.console import Console
 from click.testing import CliRunner
 
-from grader.authoring import mutants
+from grader.authoring import check, mutants
+from grader.authoring.check import recorded_case, rejudge
 from grader.cli import main
+from grader.notebook_file import code_digest
+from grader.reports.check_matrix import matrix_tables, problem_lines, summary_line
+from grader.selfcheck.cells import without_checks
+from grader.trusted.recorded import load_run
 
-pytestmark = pytest.mark.kernel
 SIGMOID_FLIPPED = '''
 [[mutant]]
 name = "sigmoid_sign_flipped"
@@ -22,15 +31,39 @@ replace = [["return 1.0 / (1.0 + torch.exp(-z))", "return 1.0 / (1.0 + torch.exp
 '''
 
 
-@pytest.mark.parametrize("claimed,exit_code", [('"sigmoid"', 0), ('"mse_loss"', 1)])
-def test_check_reference_holds_a_mutant_to_its_claim(tmp_path, monkeypatch, claimed, exit_code):
-    (tmp_path / "backprop.toml").write_text(SIGMOID_FLIPPED.format(tags=claimed), "utf-8")
+@pytest.mark.kernel
+def test_check_reference_holds_a_mutant_to_its_claim_and_records_its_artifacts(tmp_path, monkeypatch):
+    (tmp_path / "backprop.toml").write_text(SIGMOID_FLIPPED.format(tags='"sigmoid"'), "utf-8")
     monkeypatch.setattr(mutants, "MUTANTS_DIR", tmp_path)
-    run = CliRunner().invoke(main, ["check-reference", "--only", "backprop:sigmoid_*"])
-    assert run.exit_code == exit_code, run.output
-    assert "backprop:sigmoid_sign_flipped: " + ("ok" if exit_code == 0 else "FAIL") in run.output
+    monkeypatch.setattr(check, "recorded_folder", lambda: tmp_path / "artifacts")
+    run = CliRunner().invoke(main, ["check-reference", "--only", "backprop:sigmoid_*", "--record",
+                                    "--json", str(tmp_path / "findings.json")])
+    assert run.exit_code == 0, run.output
+    assert "backprop:sigmoid_sign_flipped: ok" in run.output
     row = next(line for line in run.output.splitlines() if "sigmoid_sign_flipped" in line and "✗" in line)
-    assert row.count("✗") == 1 and ("FAIL" in row) == bool(exit_code)  # its row of the matrix
-    if exit_code:
-        assert "lost points also in ['sigmoid']; not in ['mse_loss']" in run.output
-        assert "\n1 cases, 1 deviating (" in run.output
+    assert row.count("✗") == 1 and "FAIL" not in row  # its row of the matrix
+    [found] = json.loads((tmp_path / "findings.json").read_text("utf-8"))
+    assert found["case"] == "backprop:sigmoid_sign_flipped" and found["lost"] == ["sigmoid"]
+    assert found["checks"]["sigmoid_matches_reference"] == 0 and found["problems"] == []
+    # What it recorded judges here as it did in the kernel's grading.
+    case = next(c for c in check.cases("backprop:sigmoid_*"))
+    run = load_run(tmp_path / "artifacts" / "backprop" / "sigmoid_sign_flipped")
+    assert run.made_from["notebook"] == code_digest(without_checks(check.case_notebook(case))).hex()
+    again = check.rejudge(case, run)
+    assert (again.score, sorted(again.lost), sorted(again.failed), list(again.hints_named)) == \
+        (found["score"], found["lost"], found["failed"], found["hints"])
+
+
+def test_a_mutant_that_loses_points_elsewhere_than_it_claims_deviates_and_says_how():
+    case = recorded_case("backprop", "sigmoid_sign_flipped")
+    wrong = dataclasses.replace(case, mutant=dataclasses.replace(case.mutant, tags=("mse_loss",)))
+    findings = [rejudge(wrong)]
+    assert findings[0].problems == ["lost points also in ['sigmoid']; not in ['mse_loss']"]
+    assert [line.plain for line in problem_lines(findings, [])] == \
+        ["backprop:sigmoid_sign_flipped: lost points also in ['sigmoid']; not in ['mse_loss']"]
+    assert summary_line(findings, [], 1.0).startswith("1 cases, 1 deviating (")
+    console = Console(width=132, record=True)
+    for table in matrix_tables(findings):
+        console.print(table)
+    row = next(line for line in console.export_text().splitlines() if "sigmoid_sign_flipped" in line)
+    assert row.count("✗") == 1 and "FAIL" in row

@@ -15,8 +15,18 @@ import torch.utils.data as tud
 
 from grader.authoring import check, mutants
 from grader.trusted.artifacts import Artifact
-from grader.trusted.judges import backprop, xor
-from grader.trusted.judges import xor_mistakes as known
+from grader.trusted.compare import FLOAT64
+from grader.trusted.judges.backprop.inputs import draw_inputs as backprop_inputs
+from grader.trusted.judges.backprop.mistakes import hints as backprop_hints
+from grader.trusted.judges.backprop.network import PARAMETERS
+from grader.trusted.judges.backprop.verdicts.backprop import layer_hint
+from grader.trusted.judges.xor import mistakes as known
+from grader.trusted.judges.xor.inputs import draw_inputs as xor_inputs
+from grader.trusted.judges.xor.inputs import eval_sets
+from grader.trusted.judges.xor.model import REFERENCE_SHAPES
+from grader.trusted.judges.xor.verdicts.devices import device_messages
+from grader.trusted.judges.xor.verdicts.eval_model import accuracy_messages
+from grader.trusted.judges.xor.verdicts.train_model import judge_train
 from grader.trusted.judges.mistakes import Mistake, Table, diagnose
 from grader.trusted.results import Message
 from grader.untrusted.probes import in_process_tools, probe_source
@@ -42,7 +52,7 @@ def test_a_value_two_mistakes_give_names_neither_and_says_how_to_look():
 @pytest.mark.parametrize("seed", SEEDS)
 def test_eval_logits_sit_on_every_boundary_and_nowhere_near_one(seed):
     inputs = _inputs(seed)
-    for case in xor._eval_sets(inputs):
+    for case in eval_sets(inputs):
         logits = _model(inputs)(case["x"]).squeeze(1).detach()
         assert torch.equal(logits, case["logits"])  # the judge's logits are the model's, bit for bit
         assert int((logits == 0).sum()) >= 4
@@ -112,13 +122,13 @@ WRONG = {
 
 @functools.lru_cache(maxsize=None)
 def _inputs(seed: int) -> dict:
-    return xor.draw_inputs(seed, "cpu")[0]
+    return xor_inputs(seed, "cpu")[0]
 
 
 def _accuracy_messages(eval_model, seed: int) -> list[Message]:
     inputs = _inputs(seed)
     answers = {}
-    answers["accuracy"], answers["accuracy2"] = (known.eval_accuracy(c) for c in xor._eval_sets(inputs))
+    answers["accuracy"], answers["accuracy2"] = (known.eval_accuracy(c) for c in eval_sets(inputs))
     results = []
     for prefix in ("eval", "eval2"):
         loader = tud.DataLoader(tud.TensorDataset(inputs[f"{prefix}_x"], inputs[f"{prefix}_y"]),
@@ -126,7 +136,7 @@ def _accuracy_messages(eval_model, seed: int) -> list[Message]:
         results.append(float(eval_model(_model(inputs), loader)))
     artifact = Artifact("eval", ok=True, values={
         "result": results[0], "result_kind": "float", "second": {"result": results[1], "result_kind": "float"}})
-    return xor._accuracy_messages(artifact, inputs, answers, lambda count: None)
+    return accuracy_messages(artifact, inputs, answers, lambda count: None)
 
 
 @pytest.mark.parametrize("style", RIGHT)
@@ -196,7 +206,7 @@ def _device_messages(cells: str) -> dict[str, list[str]]:
     reading of what it recorded."""
     probes: dict = {"__name__": "grader_probe", "PRISTINE": in_process_tools()}
     exec(compile(probe_source("xor"), "<grader-probe>", "exec"), probes)
-    inputs, _ = xor.draw_inputs(3, "cpu")
+    inputs, _ = xor_inputs(3, "cpu")
     namespace = {"torch": torch, "device": torch.device("cpu"), "dispositivo": torch.device("cpu")}
     exec(cells, namespace)
     values: dict = {}
@@ -204,7 +214,7 @@ def _device_messages(cells: str) -> dict[str, list[str]]:
     assert namespace["device"] == namespace["dispositivo"] == torch.device("cpu")
     assert not torch.cuda.is_available()  # put back
     artifact = Artifact("device_moves", ok=True, values=values)
-    return {name: [m.key for m in xor._device_messages(artifact, name, lambda count: None)]
+    return {name: [m.key for m in device_messages(artifact, name, lambda count: None)]
             for name in ("train_model", "eval_model")}
 
 
@@ -234,13 +244,13 @@ def test_only_a_mix_of_devices_is_a_missing_move():
         return Artifact("device_moves", ok=True, values={"train_model": {"ran": True, "error": {
             "type": "RuntimeError", "message": message, "frames": [
                 {"execution_count": 7, "line": 9, "function": "train_model", "code": "preds = model(x)"}]}}})
-    mixed = xor._device_messages(artifact("Tensor on device cpu is not on the expected device meta!"),
+    mixed = device_messages(artifact("Tensor on device cpu is not on the expected device meta!"),
                                  "train_model", lambda count: 4)
     assert [m.key for m in mixed] == ["device_not_moved", "at_line", "hint.device_move"]
     assert mixed[1].params == {"cell": 5, "line": 9, "code": "preds = model(x)"}
     for other in ("Tensor.item() cannot be called on meta tensors", "Cannot copy out of meta tensor; no data!",
                   "Torch not compiled with CUDA enabled"):
-        assert xor._device_messages(artifact(other), "train_model", lambda count: 4) == []
+        assert device_messages(artifact(other), "train_model", lambda count: 4) == []
 
 
 # ---------------------------------------------------------------- XORDataset and ClasificadorSimple
@@ -260,14 +270,14 @@ def test_a_swapped_pair_is_named_as_such_not_as_float_labels():
 
 def test_each_wrong_forward_is_named():
     g = torch.Generator().manual_seed(0)
-    state = {n: torch.randn(*s, generator=g, dtype=torch.float64) for n, s in xor.REFERENCE_SHAPES.items()}
+    state = {n: torch.randn(*s, generator=g, dtype=torch.float64) for n, s in REFERENCE_SHAPES.items()}
     x = torch.randn(9, 2, generator=g, dtype=torch.float64)
     l1 = x @ state["linear1.weight"].T + state["linear1.bias"]
 
     def out(h):
         return h @ state["linear2.weight"].T + state["linear2.bias"]
 
-    same = known.same_tensor(xor.FLOAT64)
+    same = known.same_tensor(FLOAT64)
     for got, hint in ((out(l1), "hint.no_activation"), (out(torch.sigmoid(l1)), "hint.hidden_sigmoid"),
                       (out(torch.relu(l1)), "hint.hidden_relu"), (torch.sigmoid(out(torch.tanh(l1))), "hint.logits"),
                       (out(torch.tanh(l1)) + 1, "look.forward")):
@@ -277,13 +287,13 @@ def test_each_wrong_forward_is_named():
 # ---------------------------------------------------------------- backprop's table
 
 def test_backprop_names_its_mistakes_and_only_when_they_fit():
-    inputs, _ = backprop.draw_inputs(0, "cpu")
+    inputs, _ = backprop_inputs(0, "cpu")
     z = inputs["cases"]["sigmoid_prime"][1][0]
     a = torch.sigmoid(z)
     want = {"out": a * (1 - a)}
     for got, key in ((a * z * (1 - a), "hint.slide_typo"), (z * (1 - z), "hint.prime_takes_z"),
                      (a, "hint.prime_is_sigmoid"), (a * (1 - a) + 0.1, "look.backprop_values")):
-        assert [m.key for m in backprop._hints("sigmoid_prime", "out", [z], got, want)] == [key]
+        assert [m.key for m in backprop_hints("sigmoid_prime", "out", [z], got, want)] == [key]
 
 
 # ---------------------------------------------------------------- check-reference
@@ -319,7 +329,7 @@ def test_train_model_hints_name_only_what_the_parameters_and_calls_show():
     def keys(state, calls=want_calls, steps=10):
         artifact = Artifact("train_loop", ok=True, tensors=dict(state), values={
             "forward_calls": calls, "optimizer_calls": {"zero_grad": steps, "step": steps}})
-        return [m.key for m in xor._judge_train(artifact, inputs, answers, lambda count: None).messages][2:]
+        return [m.key for m in judge_train(artifact, inputs, answers, lambda count: None).messages][2:]
 
     assert keys(known.lecture_training(inputs, torch.sigmoid)) == ["hint.sigmoid_before_loss"]
     assert keys(inputs["train_state"]) == ["hint.step_order"]
@@ -332,10 +342,10 @@ def test_train_model_hints_name_only_what_the_parameters_and_calls_show():
 
 def test_the_hidden_layer_hint_needs_both_hidden_gradients_to_have_come_back():
     g = torch.Generator().manual_seed(0)
-    want = {name: torch.randn(3, 2, generator=g, dtype=torch.float64) for name in backprop.PARAMETERS}
+    want = {name: torch.randn(3, 2, generator=g, dtype=torch.float64) for name in PARAMETERS}
     wrong_w1 = {f"case0.{name}": (v + 1 if name == "W1" else v) for name, v in want.items()}
     no_b1 = {k: v for k, v in want.items() if k != "b1"}
-    assert [m.key for m in backprop._layer_hint(Artifact("backprop", ok=True, tensors=wrong_w1), "case0", want)] \
+    assert [m.key for m in layer_hint(Artifact("backprop", ok=True, tensors=wrong_w1), "case0", want)] \
         == ["hint.backprop_hidden_layer"]
     tensors = {f"case0.{name}": v for name, v in no_b1.items()}
-    assert backprop._layer_hint(Artifact("backprop", ok=True, tensors=tensors), "case0", want) == []
+    assert layer_hint(Artifact("backprop", ok=True, tensors=tensors), "case0", want) == []

@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from grader.trusted.artifacts import Artifact, load_artifact
-from grader.trusted.judges import xor
+from grader.trusted.judges.xor.inputs import draw_inputs
+from grader.trusted.judges.xor.verdicts.end_to_end import SHUFFLES, judge_end_to_end
 from grader.trusted.judges.autograd_code import autograd_in_code
 from grader.trusted.judges.backprop import FUNCTIONS
 from grader.trusted.records import RecordFolder
@@ -162,7 +163,7 @@ def test_names_that_say_grad_are_not_autograd():
 # ---------------------------------------------------------------- end to end: whose predictions
 
 def _xor_case(seed: int = 3):
-    inputs, hidden = xor.draw_inputs(seed, "cpu")
+    inputs, hidden = draw_inputs(seed, "cpu")
     return inputs, hidden, {"end_to_end_losses": []}
 
 
@@ -184,8 +185,8 @@ def _artifact(trained, initial, kernel_logits=None, kernel_initial=None, kernel_
     tensors = {f"state.{k}": v for k, v in trained.items()} | {f"initial.{k}": v for k, v in initial.items()}
     if kernel_logits is not None:
         tensors["logits"], tensors["initial_logits"] = kernel_logits, kernel_initial
-        tensors["test_x"] = xor.draw_inputs(3, "cpu")[0]["test_x"]
-        tensors |= {f"shuffled_logits.{i}": kernel_shuffled for i in range(xor.SHUFFLES)}
+        tensors["test_x"] = draw_inputs(3, "cpu")[0]["test_x"]
+        tensors |= {f"shuffled_logits.{i}": kernel_shuffled for i in range(SHUFFLES)}
     return Artifact("end_to_end", ok=True, tensors=tensors)
 
 
@@ -199,13 +200,13 @@ def test_trained_weights_are_evaluated_by_the_grader_whatever_else_the_state_hol
     artifact = _artifact(_solution(), _untrained())
     artifact.tensors["state.esquinas"] = torch.ones(1)  # a buffer: ignored, not a reason to ask the kernel
     artifact.tensors["logits"] = torch.full((len(hidden["test_y"]), 1), -5.0)
-    verdict = xor._judge_end_to_end(artifact, inputs, hidden, answers, True, lambda count: None)
+    verdict = judge_end_to_end(artifact, inputs, hidden, answers, True, lambda count: None)
     assert verdict.passed and [m.key for m in verdict.messages] == ["accuracy_reached"]
 
 
 def test_weights_that_solve_xor_before_training_were_not_learnt():
     inputs, hidden, answers = _xor_case()
-    verdict = xor._judge_end_to_end(_artifact(_solution(), _solution()), inputs, hidden, answers, True,
+    verdict = judge_end_to_end(_artifact(_solution(), _solution()), inputs, hidden, answers, True,
                                     lambda count: None)
     assert not verdict.passed and verdict.messages[0].key == "predictions_ignore_training"
 
@@ -214,7 +215,7 @@ def test_kernel_predictions_that_do_not_depend_on_the_weights_do_not_count():
     inputs, hidden, answers = _xor_case()
     answer = _rounded_xor(inputs["test_x"])
     artifact = _artifact(_untrained(), _untrained(), answer, answer, answer)
-    verdict = xor._judge_end_to_end(artifact, inputs, hidden, answers, False, lambda count: None)
+    verdict = judge_end_to_end(artifact, inputs, hidden, answers, False, lambda count: None)
     assert not verdict.passed
     assert [m.key for m in verdict.messages] == ["predictions_ignore_training", "logits_from_kernel"]
 
@@ -224,7 +225,7 @@ def test_kernel_predictions_that_depend_on_the_trained_weights_count():
     answer = _rounded_xor(inputs["test_x"])
     chance = torch.randn(len(answer), 1, generator=torch.Generator().manual_seed(0))
     artifact = _artifact(_untrained(), _untrained(), answer, chance, chance)
-    verdict = xor._judge_end_to_end(artifact, inputs, hidden, answers, False, lambda count: None)
+    verdict = judge_end_to_end(artifact, inputs, hidden, answers, False, lambda count: None)
     assert verdict.passed and [m.key for m in verdict.messages] == ["accuracy_reached", "logits_from_kernel"]
 
 
@@ -234,5 +235,5 @@ def test_kernel_predictions_for_other_points_than_the_graders_do_not_count():
     chance = torch.randn(len(answer), 1, generator=torch.Generator().manual_seed(0))
     artifact = _artifact(_untrained(), _untrained(), answer, chance, chance)
     artifact.tensors["test_x"] = artifact.tensors["test_x"] + 0.5
-    verdict = xor._judge_end_to_end(artifact, inputs, hidden, answers, False, lambda count: None)
+    verdict = judge_end_to_end(artifact, inputs, hidden, answers, False, lambda count: None)
     assert not verdict.passed and verdict.messages[0].key == "logits_unusable"

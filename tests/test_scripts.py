@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from conftest import SEED
 from grader.assignments import ASSIGNMENTS, recognise
-from grader.authoring.mutants import load_mutants
+from grader.authoring.check import case_notebook
 from grader.authoring.release import release_notebook
 from grader.batch import find_submissions
 from grader.cli import main
@@ -99,14 +99,15 @@ def test_the_reference_as_a_percent_script_with_check_cells_gets_full_marks_and_
 
 @pytest.mark.kernel
 def test_a_mutant_as_a_script_loses_what_it_loses_as_a_notebook(tmp_path):
+    """As a script, graded in a kernel; as a notebook, the kernel's artifacts that check-reference
+    recorded for it (tests/artifacts/), judged here."""
+    from grader.authoring.check import recorded_case, rejudged
     from grader.grading import grade_notebook
 
-    mutant = next(m for m in load_mutants("backprop") if m.name == "slide_typo_in_sigmoid_prime")
-    notebook = mutant.notebook(nbformat.read(ASSIGNMENTS["backprop"].reference, as_version=4))
-    as_notebook, as_script = tmp_path / "backprop.ipynb", tmp_path / "backprop.py"
-    nbformat.write(notebook, as_notebook)
-    jupytext.write(notebook, as_script, fmt="py:percent")
-    graded = [grade_notebook(p, seed=SEED) for p in (as_notebook, as_script)]
+    case = recorded_case("backprop", "slide_typo_in_sigmoid_prime")
+    as_script = tmp_path / "backprop.py"
+    jupytext.write(case_notebook(case), as_script, fmt="py:percent")
+    graded = [rejudged(case), grade_notebook(as_script, seed=case.seed)]
     checks = [[dataclasses.astuple(c)[:7] for c in g.checks] for g in graded]
     assert checks[0] == checks[1]
-    assert graded[1].score < 100 and {c.tag for c in graded[1].checks if not c.passed} == set(mutant.tags)
+    assert graded[1].score < 100 and {c.tag for c in graded[1].checks if not c.passed} == set(case.mutant.tags)

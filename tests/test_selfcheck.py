@@ -17,7 +17,6 @@ from grader.reports.catalog import catalog
 from grader.selfcheck import check, display
 from grader.selfcheck.cells import CHECK_TAG, check_cell, neutral_source, without_checks
 from grader.selfcheck.check import GRADING_ENV, TRAINING, CheckRequestError, SelfCheck, _choose, _device, parts_of
-from grader.trusted.judges import judge_for
 from grader.trusted.points import checks_of
 from grader.trusted.results import CheckResult, GradeResult, Message
 
@@ -100,7 +99,7 @@ def test_parts_are_graded_objects_or_check_names_and_a_wrong_one_gets_a_suggesti
 
 def test_every_probe_that_is_skipped_belongs_to_one_part_and_every_part_has_checks():
     for name in ASSIGNMENTS:
-        assert set(TRAINING[name]) <= set(judge_for(name).PROBES)
+        assert set(TRAINING[name]) <= set(ASSIGNMENTS[name].judge.probes)
         assert set(TRAINING[name].values()) <= set(parts_of(name))
         assert parts_of(name) == tuple(dict.fromkeys(s.tag for s in checks_of(name)))
 

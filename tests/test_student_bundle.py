@@ -38,7 +38,7 @@ def bundle(tmp_path_factory) -> Path:
 
 def test_the_bundle_holds_no_solution_code_and_a_planted_one_is_found(bundle, tmp_path):
     assert not (bundle / "reference").exists() and not (bundle / "mutants").exists()
-    assert (bundle / "grader" / "trusted" / "judges" / "xor.py").exists()
+    assert (bundle / "grader" / "trusted" / "judges" / "xor" / "verdicts" / "end_to_end.py").exists()
     assert (bundle / "grader" / "precomputed" / "xor.pt").exists()
     assert solution_leaks(bundle) == []
     planted = tmp_path / "planted"

@@ -1,22 +1,23 @@
-"""XOR grading in real kernels is repeatable (forgery is in tests/hostile/cases.toml)."""
+"""XOR grading in real kernels is repeatable (forgery is in tests/hostile/cases.toml): a grading
+now gives the score and feedback that the kernel's artifacts recorded by check-reference give."""
 
 from __future__ import annotations
 
 import nbformat
 import pytest
 
-from conftest import apply_replacements, load_cases
-
 pytestmark = pytest.mark.kernel
 
 
-def test_same_notebook_same_score_and_feedback(reference_xor, tmp_path):
+def test_same_notebook_same_score_and_feedback(tmp_path):
+    from grader.authoring.check import case_notebook, recorded_case, rejudged
     from grader.grading import grade_notebook
 
-    mutant = next(m for m in load_cases("xor.toml", "mutant") if m["name"] == "no_zero_grad")
+    case = recorded_case("xor", "no_zero_grad")
     path = tmp_path / "twice.ipynb"
-    nbformat.write(apply_replacements(reference_xor, mutant["replace"]), path)
-    first, second = grade_notebook(path), grade_notebook(path)
-    assert first.seed == second.seed
-    assert [(c.name, c.score, c.messages) for c in first.checks] == \
-        [(c.name, c.score, c.messages) for c in second.checks]
+    nbformat.write(case_notebook(case), path)
+    now, recorded = grade_notebook(path, seed=case.seed), rejudged(case)
+    assert now.seed == recorded.seed
+    assert [(c.name, c.score, c.messages) for c in now.checks] == \
+        [(c.name, c.score, c.messages) for c in recorded.checks]
+    assert now.notes == recorded.notes

@@ -9,7 +9,7 @@ import torch
 
 from grader.assignments import get_assignment
 from grader.reports.catalog import catalog
-from grader.trusted.judges import xor as judge
+from grader.trusted.judges.xor import model as judge
 from grader.trusted.reference import load_reference
 from grader.trusted.results import Message
 
@@ -50,17 +50,17 @@ def test_a_state_dict_is_refused_exactly_when_the_reference_model_refuses_it(ref
         refused = False
     except RuntimeError:
         refused = True
-    assert bool(judge._strict_load_problem(state)) == refused
+    assert bool(judge.strict_load_problem(state)) == refused
     if not refused:
         x = torch.randn(64, 2, generator=torch.Generator().manual_seed(1))
         with torch.no_grad():
-            assert torch.equal(judge._reference_forward(state, x), reference_model(x))
+            assert torch.equal(judge.reference_forward(state, x), reference_model(x))
 
 
 def test_a_refusal_says_which_parameter_and_shapes():
     # As data, which the catalogs put in words.
-    problem = judge._strict_load_problem(STATES["a transposed weight"])
+    problem = judge.strict_load_problem(STATES["a transposed weight"])
     assert problem == Message("load_problem.shape", {"param": "linear1.weight", "got": [2, 4], "expected": [4, 2]})
-    assert judge._strict_load_problem(STATES["a key missing"]) == Message(
+    assert judge.strict_load_problem(STATES["a key missing"]) == Message(
         "load_problem.keys", {"missing": ["linear2.bias"], "unexpected": []})
     assert catalog("en").message(problem) == "`linear1.weight` has shape [2, 4], and the model's is [4, 2]."

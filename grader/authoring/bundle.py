@@ -16,6 +16,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -72,7 +73,7 @@ def write_student_bundle(dest: Path) -> None:
     answers = dest / "grader" / precomputed.FOLDER.name
     answers.mkdir(parents=True, exist_ok=True)
     for name, assignment in sorted(ASSIGNMENTS.items()):
-        torch.save(precomputed.compute(name), answers / f"{name}.pt")
+        torch.save(precomputed_answers(name), answers / f"{name}.pt")
         (dest / "exercises").mkdir(exist_ok=True)
         shutil.copyfile(assignment.exercise, dest / "exercises" / assignment.exercise.name)
     shutil.copyfile(COURSE_DIR / "pyproject.toml", dest / "pyproject.toml")
@@ -82,6 +83,22 @@ def write_student_bundle(dest: Path) -> None:
         raise GraderError(f"the student bundle in {dest} would quote solution code, in: "
                           f"{', '.join(str(p.relative_to(dest)) for p in leaks)}; nothing was finished")
     write_atomically(dest / MARKER, "made by grade release --student-bundle")
+
+
+def precomputed_answers(assignment: str, seeds=None) -> dict[int, dict[str, Any]]:
+    """What a bundle stores for ``assignment`` (grader.trusted.precomputed), computed here from the
+    reference notebook on the CPU, for the bundle's seeds unless told."""
+    from grader.trusted import precomputed
+    from grader.trusted.judges import answers_for
+    from grader.trusted.reference import load_reference
+
+    chosen = ASSIGNMENTS[assignment]
+    reference = load_reference(chosen.reference)
+    stored = {}
+    for seed in precomputed.SEEDS if seeds is None else seeds:
+        inputs, hidden, answers = answers_for(chosen.judge, reference, seed, "cpu")
+        stored[seed] = {"inputs": inputs, "hidden": hidden, "answers": answers}
+    return stored
 
 
 def solution_leaks(folder: Path) -> list[Path]:

@@ -5,7 +5,9 @@ correct variant full marks. Each check of each assignment must be failed by some
 
 from __future__ import annotations
 
+import copy
 import fnmatch
+import functools
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,13 +15,21 @@ from typing import Iterator
 
 import nbformat
 
+from grader import __version__, assignments
 from grader.assignments import ASSIGNMENTS
 from grader.authoring.mutants import Mutant, load_mutants, load_variants
 from grader.trusted.points import checks_of
+from grader.trusted.recorded import RecordedRun, load_run
+from grader.trusted.results import GradeResult
 from grader.workers import as_finished
 
 SEED = 1234  # mutants, variants and skeletons; references also get REFERENCE_SEEDS
 REFERENCE_SEEDS = (1234, 1, 2)
+
+
+def recorded_folder() -> Path:
+    """Where --record keeps each case's artifacts, for the kernel-free tests (tests/test_recorded_cases.py)."""
+    return assignments.COURSE_DIR / "tests" / "artifacts"
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,11 @@ class Case:
     seed: int
     mutant: Mutant | None = None
     script: bool = False  # graded as a Jupytext percent script (.py) instead of a notebook
+
+    @property
+    def folder(self) -> str:
+        """The name of its folder of recorded artifacts (grade check-reference --record)."""
+        return f"reference-seed{self.seed}" if self.kind == "reference" else self.name
 
     @property
     def label(self) -> str:
@@ -48,6 +63,7 @@ class Finding:
     seconds: float = 0.0
     hints_named: tuple[str, ...] = ()  # the hint keys its feedback gave
     hints_claimed: tuple[str, ...] = ()  # the hint keys the case says it must give
+    scores: tuple[tuple[str, float], ...] = ()  # each check's points, in the order of points.py
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,13 @@ def hint_scores(findings: list[Finding]) -> HintScores:
     right = sum(len(set(f.hints_named) & set(f.hints_claimed)) for f in findings)
     return HintScores(right, sum(len(set(f.hints_named)) for f in findings),
                       sum(len(set(f.hints_claimed)) for f in findings))
+
+
+def findings_data(findings: list[Finding]) -> list[dict]:
+    """Each case's finding as plain data, in the order of the cases' labels (--json)."""
+    return [{"case": f.case.label, "score": f.score, "max_score": f.max_score, "checks": dict(f.scores),
+             "lost": sorted(f.lost), "failed": sorted(f.failed), "hints": list(f.hints_named),
+             "problems": f.problems} for f in sorted(findings, key=lambda f: f.case.label)]
 
 
 def claimed_hints(case: Case) -> set[str]:
@@ -119,11 +142,7 @@ def coverage_problems(assignment: str) -> list[str]:
 def _table_coverage_problems(assignment: str) -> list[str]:
     """Each known mistake of the judge's table must be shown by a mutant of its object whose
     feedback names it, so that check-reference proves the hint fires (and nowhere else)."""
-    from grader.trusted.judges import judge_for
-
-    table = getattr(judge_for(assignment), "MISTAKES", None)
-    if table is None:
-        return []
+    table = ASSIGNMENTS[assignment].judge.mistakes
     shown = {(tag, key) for m in load_mutants(assignment) for tag in m.tags for key in m.messages}
     return [f"{assignment}: no mutant of {tag} names {hint}, a known mistake of the judge's table; "
             f"add one to mutants/{assignment}.toml"
@@ -131,21 +150,45 @@ def _table_coverage_problems(assignment: str) -> list[str]:
             if (tag, hint) not in shown]
 
 
-def run_cases(chosen: list[Case], jobs: int) -> Iterator[Finding]:
-    """Findings as cases finish, ``jobs`` at a time, each in its own kernel."""
-    return as_finished(judge_case, chosen, jobs)
+def run_cases(chosen: list[Case], jobs: int, record: Path | None = None) -> Iterator[Finding]:
+    """Findings as cases finish, ``jobs`` at a time, each in its own kernel; with ``record``, each
+    case's artifacts are kept in ``record/<assignment>/<case.folder>``."""
+    return as_finished(functools.partial(judge_case, record=record), chosen, jobs)
 
 
-def judge_case(case: Case) -> Finding:
-    from grader.grading import grade_notebook
+def clear_recorded(chosen: list[Case]) -> None:
+    """Before recording every case of these assignments: no folder of a case that is gone stays."""
+    import shutil
 
+    for assignment in sorted({case.assignment for case in chosen}):
+        shutil.rmtree(recorded_folder() / assignment, ignore_errors=True)
+
+
+def share_recorded(chosen: list[Case]) -> None:
+    """After recording: what a case recorded exactly as the reference with its seed is kept once."""
+    from grader.trusted.recorded import share_identical
+
+    for case in chosen:
+        like = recorded_folder() / case.assignment / f"reference-seed{case.seed}"
+        kept = recorded_folder() / case.assignment / case.folder
+        if case.kind != "reference" and like.is_dir() and kept.is_dir():
+            share_identical(kept, like)
+
+
+def case_notebook(case: Case) -> nbformat.NotebookNode:
+    """The notebook a case grades: the skeleton, the reference, or the reference changed by a mutant."""
     assignment = ASSIGNMENTS[case.assignment]
     if case.kind == "skeleton":
-        notebook = nbformat.read(assignment.exercise, as_version=4)
-    else:
-        notebook = nbformat.read(assignment.reference, as_version=4)
-        if case.mutant is not None:
-            notebook = case.mutant.notebook(notebook)
+        return nbformat.read(assignment.exercise, as_version=4)
+    notebook = nbformat.read(assignment.reference, as_version=4)
+    return case.mutant.notebook(notebook) if case.mutant is not None else notebook
+
+
+def judge_case(case: Case, record: Path | None = None) -> Finding:
+    from grader.grading import grade_notebook
+
+    notebook = case_notebook(case)
+    kept = record / case.assignment / case.folder if record is not None else None
     with tempfile.TemporaryDirectory(prefix="check-reference-") as tmp:
         path = Path(tmp) / f"{case.assignment}.{'py' if case.script else 'ipynb'}"
         if case.script:
@@ -154,13 +197,58 @@ def judge_case(case: Case) -> Finding:
             jupytext.write(notebook, path, fmt="py:percent")
         else:
             nbformat.write(notebook, path)
-        result = grade_notebook(path, seed=case.seed)
+        result = grade_notebook(path, seed=case.seed, record=kept)
+    return finding_of(case, result)
+
+
+@functools.lru_cache(maxsize=None)
+def prepared_for(assignment: str, seed: int):
+    """The inputs and answers of ``grade submit --seed seed`` on the CPU, with its thread count."""
+    import torch
+
+    from grader.trusted.judges import prepare
+    from grader.untrusted.runner import Limits
+
+    torch.set_num_threads(Limits().torch_threads)
+    return prepare(ASSIGNMENTS[assignment], seed, "cpu")
+
+
+def recorded_case(assignment: str, folder: str) -> Case:
+    """The case whose artifacts are recorded in ``recorded_folder()/assignment/folder``."""
+    return next(case for case in cases(f"{assignment}:*") if case.assignment == assignment and case.folder == folder)
+
+
+def rejudged(case: Case, run: RecordedRun | None = None) -> GradeResult:
+    """``case`` judged in this process on the artifacts a kernel recorded for it (``run``, else
+    its recorded folder): the same judge, inputs and answers as ``grade submit``, the run's notes
+    as they were recorded."""
+    from grader.grading import scored_checks
+
+    if run is None:
+        run = load_run(recorded_folder() / case.assignment / case.folder)
+    prepared = copy.deepcopy(prepared_for(case.assignment, run.seed))
+    prepared.hidden["notebook_code"] = [cell.source for cell in case_notebook(case).cells if cell.cell_type == "code"]
+    verdicts = prepared.judge.judge(run.artifacts, prepared.inputs, prepared.hidden, prepared.answers, run.cell_of)
+    checks = scored_checks(case.assignment, verdicts)
+    return GradeResult(case.assignment, f"{case.assignment}.ipynb", sum(c.score for c in checks),
+                       sum(c.max_score for c in checks), checks, run.notes, run.seed, prepared.device, 0.0,
+                       __version__)
+
+
+def rejudge(case: Case, run: RecordedRun | None = None) -> Finding:
+    """What ``rejudged`` shows against what the case claims."""
+    return finding_of(case, rejudged(case, run))
+
+
+def finding_of(case: Case, result: GradeResult) -> Finding:
+    """What a grading of ``case`` shows against what the case claims."""
     lost = tuple(tag for tag, (got, out_of) in result.tag_scores().items() if got < out_of)
     failed = tuple(c.name for c in result.checks if not c.passed)
     keys = {m.key for c in result.checks for m in c.messages + c.advice} | {n.key for n in result.notes}
     finding = Finding(case, result.score, result.max_score, lost, failed, seconds=result.seconds,
                       hints_named=tuple(sorted(k for k in keys if k.startswith("hint."))),
-                      hints_claimed=tuple(sorted(claimed_hints(case))))
+                      hints_claimed=tuple(sorted(claimed_hints(case))),
+                      scores=tuple((c.name, c.score) for c in result.checks))
     finding.problems = _problems(case, result, lost, failed, keys)
     return finding
 

@@ -46,9 +46,7 @@ MIN_GRADING_S = 60
 def probe_count() -> int:
     """The most probes any assignment runs: each may use its whole time limit."""
     from grader.assignments import ASSIGNMENTS
-    from grader.trusted.judges import judge_for
-
-    return max(len(judge_for(name).PROBES) for name in ASSIGNMENTS)
+    return max(len(assignment.judge.probes) for assignment in ASSIGNMENTS.values())
 
 
 def worst_case_s(limits: Limits, probes: int) -> float:

@@ -2,8 +2,8 @@
 for a bundle seed ``S`` (grader.trusted.precomputed.SEEDS).
 
 In a student bundle they come with the package. In a full install (reference/ next to the
-package, no precomputed files) they are computed by ``precomputed.compute`` (the function that
-makes the bundle's files) in a child process, so that no reference code ever runs in the
+package, no precomputed files) they are computed by ``grader.authoring.bundle.precomputed_answers`` (the
+function that makes the bundle's files) in a child process, so that no reference code ever runs in the
 student's kernel, and kept in the user's cache, keyed by everything they depend on.
 """
 
@@ -63,7 +63,9 @@ def _main(assignment: str, seed: str, out: str) -> None:
     import torch
 
     torch.set_num_threads(1)  # as grade submit computes them: its grader process uses one thread
-    torch.save(precomputed.compute(assignment, seeds=(int(seed),))[int(seed)], out)
+    from grader.authoring.bundle import precomputed_answers
+
+    torch.save(precomputed_answers(assignment, seeds=(int(seed),))[int(seed)], out)
 
 
 if __name__ == "__main__":

@@ -112,10 +112,9 @@ def run_checks(*parts: str, namespace: dict[str, Any] | None = None, seed: int |
                assignment: str | None = None) -> SelfCheck:
     """Judge ``parts`` (graded objects such as ``"train_model"``, or check names; all when none)
     of the notebook whose globals are ``namespace`` (the caller's when not given)."""
-    from grader.grading import _score
+    from grader.grading import scored_checks
     from grader.selfcheck import answers
     from grader.selfcheck.in_kernel import run_probes
-    from grader.trusted.judges import judge_for
 
     started = time.monotonic()
     if namespace is None:
@@ -130,15 +129,15 @@ def run_checks(*parts: str, namespace: dict[str, Any] | None = None, seed: int |
     history = namespace.get("In")
     hidden = dict(hidden, notebook_code=[str(c) for c in history if isinstance(c, str)]
                   if isinstance(history, list) else [])
-    judge = judge_for(assignment)
+    judge = ASSIGNMENTS[assignment].judge
     skipped = {probe for probe, tag in TRAINING[assignment].items() if tag not in tags}
     with tempfile.TemporaryDirectory(prefix="grader-check-") as folder:
-        ran, seconds = run_probes(assignment, [p for p in judge.PROBES if p not in skipped], namespace, inputs,
+        ran, seconds = run_probes(assignment, [p for p in judge.probes if p not in skipped], namespace, inputs,
                                   Path(folder))
-        artifacts = {p: ran.get(p) or Artifact(p, problem="not_run") for p in judge.PROBES}
+        artifacts = {p: ran.get(p) or Artifact(p, problem="not_run") for p in judge.probes}
         # In the student's kernel a frame's execution count is what Jupyter shows as [N] beside its cell.
         verdicts = judge.judge(artifacts, inputs, hidden, expected, lambda count: count - 1)
-    checks = [c for c in _score(assignment, verdicts) if c.tag in tags]
+    checks = [c for c in scored_checks(assignment, verdicts) if c.tag in tags]
     if any(m.key == "at_line" for c in checks if not c.passed for m in c.messages):
         notes.append(("cells", {}))
     result = GradeResult(assignment=assignment, notebook="", score=sum(c.score for c in checks),

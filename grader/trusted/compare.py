@@ -23,8 +23,9 @@ class Mismatch:
     """Why ``got`` is not ``expected``; ``kind`` is "missing", "shape", "dtype" or "values"."""
 
     kind: str
-    expected: str
-    got: str
+    # a shape (a list of sizes), a dtype or a type's name; for "values", the values at ``index``
+    expected: str | float | list[int]
+    got: str | float | list[int]
     max_abs: float = 0.0
     max_rel: float = 0.0
     index: tuple[int, ...] = ()
@@ -33,14 +34,19 @@ class Mismatch:
         return {
             "expected": self.expected,
             "got": self.got,
-            "max_abs": f"{self.max_abs:.3g}",
-            "max_rel": f"{self.max_rel:.3g}",
+            "max_abs": self.max_abs,
+            "max_rel": self.max_rel,
             "index": list(self.index),
         }
 
 
 def shape_text(shape) -> str:
     return "[" + ", ".join(str(int(n)) for n in shape) + "]"
+
+
+def shape_of(tensor: torch.Tensor) -> list[int]:
+    """A tensor's shape as plain numbers, for a message (the catalogs show it as ``[4, 2]``)."""
+    return [int(n) for n in tensor.shape]
 
 
 def dtype_text(dtype: torch.dtype) -> str:
@@ -50,9 +56,9 @@ def dtype_text(dtype: torch.dtype) -> str:
 def compare(got, expected: torch.Tensor, tolerance: Tolerance, check_dtype: bool = False) -> Mismatch | None:
     """None when ``got`` matches ``expected`` within the tolerance, else what differs first."""
     if not isinstance(got, torch.Tensor):
-        return Mismatch("missing", shape_text(expected.shape), type(got).__name__)
+        return Mismatch("missing", shape_of(expected), type(got).__name__)
     if tuple(got.shape) != tuple(expected.shape):
-        return Mismatch("shape", shape_text(expected.shape), shape_text(got.shape))
+        return Mismatch("shape", shape_of(expected), shape_of(got))
     if check_dtype and got.dtype != expected.dtype:
         return Mismatch("dtype", dtype_text(expected.dtype), dtype_text(got.dtype))
     if not (got.is_floating_point() or got.dtype in (torch.int64, torch.int32, torch.bool)):
@@ -69,8 +75,8 @@ def compare(got, expected: torch.Tensor, tolerance: Tolerance, check_dtype: bool
     first = tuple(int(i) for i in torch.nonzero(bad)[0].tolist())
     return Mismatch(
         "values",
-        expected=f"{b[first].item():.6g}",
-        got=f"{a[first].item():.6g}",
+        expected=float(b[first].item()),
+        got=float(a[first].item()),
         max_abs=float(torch.nan_to_num(diff, nan=float("inf")).max()),
         max_rel=float(torch.nan_to_num(rel, nan=float("inf")).max()),
         index=first,

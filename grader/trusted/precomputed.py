@@ -1,5 +1,5 @@
 """The reference's answers for fixed inputs, for a student bundle that has no reference solutions
-(``grade release --student-bundle``). The TA's grading never uses them: it draws fresh inputs at
+(``grade release --student-bundle``, which computes them: grader.authoring.bundle). The TA's grading never uses them: it draws fresh inputs at
 grading time and computes the answers from the reference notebook.
 
 One file per assignment, ``grader/precomputed/<assignment>.pt``: ``{seed: {"inputs", "hidden",
@@ -34,22 +34,3 @@ def load(assignment: str, seed: int) -> tuple[dict[str, Any], dict[str, Any], di
                             f"({path(assignment)}) are here; reinstall the grader or its student bundle")
     entry = torch.load(path(assignment), weights_only=True)[seed]
     return entry["inputs"], entry["hidden"], entry["answers"]
-
-
-def compute(assignment: str, seeds=SEEDS) -> dict[int, dict[str, Any]]:
-    """What a bundle stores, computed here from the reference notebook on the CPU."""
-    import torch
-
-    from grader.assignments import get_assignment
-    from grader.trusted.judges import judge_for
-    from grader.trusted.reference import load_reference
-
-    judge, ref = judge_for(assignment), load_reference(get_assignment(assignment).reference)
-    stored = {}
-    for seed in seeds:
-        inputs, hidden = judge.draw_inputs(seed, "cpu")
-        with torch.random.fork_rng():
-            torch.manual_seed(seed)
-            answers = judge.expected(inputs, ref)
-        stored[seed] = {"inputs": inputs, "hidden": hidden, "answers": answers}
-    return stored

@@ -1,9 +1,7 @@
-"""One judge module per assignment: draws the inputs, computes what the reference expects, and
-judges the artifacts. Each exposes ``draw_inputs``, ``expected`` and ``judge``."""
+"""One judge package per assignment (its probes, inputs, the reference's answers, verdicts and
+known mistakes), reached as ``Assignment.judge``; the contract every judge fulfils is in
+grader.trusted.judges.contract."""
 
-import importlib
-from types import ModuleType
+from grader.trusted.judges.contract import Judge, Prepared, answers_for, prepare
 
-
-def judge_for(assignment: str) -> ModuleType:
-    return importlib.import_module(f"{__name__}.{assignment}")
+__all__ = ["Judge", "Prepared", "answers_for", "prepare"]
