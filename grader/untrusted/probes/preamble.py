@@ -552,8 +552,11 @@ def run_probe(name, folder, source_file, alone):
         return
     if code == _PROBE_FAILED:
         raise RuntimeError("the grader's probe failed in its process")
-    if code < 0:  # a signal killed it (a segfault): the kernel gets the same
-        _set_signal(-code, _SIG_DFL)
+    if code < 0:  # a signal killed it (a segfault, the memory cap): the kernel gets the same
+        try:
+            _set_signal(-code, _SIG_DFL)
+        except (OSError, ValueError):  # SIGKILL and SIGSTOP have no handler to reset
+            pass
         _kill(kernel, -code)
     _exit(code if code >= 0 else 128 - code)  # os._exit in the student's code: the kernel's too
 
