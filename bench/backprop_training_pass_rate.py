@@ -21,7 +21,9 @@ from grader.trusted.artifacts import Artifact
 from grader.trusted.judges.backprop import inputs as judge
 from grader.trusted.judges.backprop.verdicts.training import ACCURACY_THRESHOLD, judge_training
 from grader.trusted.reference import load_reference
-from grader.untrusted.probes import in_process_tools, probe_source
+from grader.untrusted.probes import in_process_tools
+from grader.untrusted.probes.backprop import probe_backprop_training
+from grader.untrusted.probes.common import Tools
 
 
 def main() -> None:
@@ -31,14 +33,13 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     ref = load_reference(get_assignment("backprop").reference)
-    probes: dict = {"__name__": "grader_probe", "PRISTINE": in_process_tools()}
-    exec(compile(probe_source("backprop"), "<grader-probe>", "exec"), probes)
+    tools = Tools(in_process_tools(), ".")
     accuracies, seconds = [], []
     for seed in range(args.first, args.first + args.seeds):
         inputs, hidden = judge.draw_inputs(seed, "cpu")
         values, tensors = {}, {}
         began = time.perf_counter()
-        probes["probe_backprop_training"](values, tensors, ref.backprop.__globals__, inputs)
+        probe_backprop_training(tools, values, tensors, ref.backprop.__globals__, inputs)
         seconds.append(time.perf_counter() - began)
         verdict = judge_training(Artifact("backprop_training", ok=True, values=values, tensors=tensors),
                                         inputs, hidden, cell_of=lambda count: None)

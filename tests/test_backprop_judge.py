@@ -14,7 +14,9 @@ from grader.trusted.judges.backprop import expected as reference_answers
 from grader.trusted.judges.backprop import inputs as drawn
 from grader.trusted.judges.backprop.verdicts.training import judge_training
 from grader.trusted.reference import load_reference
-from grader.untrusted.probes import in_process_tools, probe_source
+from grader.untrusted.probes import in_process_tools
+from grader.untrusted.probes.backprop import probe_backprop_training
+from grader.untrusted.probes.common import Tools
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +59,9 @@ def test_same_seed_same_inputs_other_seed_other_inputs():
 
 def train_in_process(namespace: dict, seed: int):
     """The kernel's training probe, run here on functions defined in ``namespace``."""
-    probes: dict = {"__name__": "grader_probe", "PRISTINE": in_process_tools()}
-    exec(compile(probe_source("backprop"), "<grader-probe>", "exec"), probes)
     inputs, hidden = drawn.draw_inputs(seed, "cpu")
     values, tensors = {}, {}
-    probes["probe_backprop_training"](values, tensors, namespace, inputs)
+    probe_backprop_training(Tools(in_process_tools(), "."), values, tensors, namespace, inputs)
     artifact = Artifact("backprop_training", ok=True, values=values, tensors=tensors)
     return judge_training(artifact, inputs, hidden, cell_of=lambda count: None)
 

@@ -29,7 +29,9 @@ from grader.trusted.judges.xor.verdicts.eval_model import accuracy_messages
 from grader.trusted.judges.xor.verdicts.train_model import judge_train
 from grader.trusted.judges.mistakes import Mistake, Table, diagnose
 from grader.trusted.results import Message
-from grader.untrusted.probes import in_process_tools, probe_source
+from grader.untrusted.probes import in_process_tools
+from grader.untrusted.probes.common import Tools
+from grader.untrusted.probes.xor import probe_device_moves
 
 SEEDS = (0, 1, 2, 1234)
 
@@ -204,13 +206,11 @@ def eval_model(model, data_loader):
 def _device_messages(cells: str) -> dict[str, list[str]]:
     """The device_moves probe run here on the functions ``cells`` define, then the judge's
     reading of what it recorded."""
-    probes: dict = {"__name__": "grader_probe", "PRISTINE": in_process_tools()}
-    exec(compile(probe_source("xor"), "<grader-probe>", "exec"), probes)
     inputs, _ = xor_inputs(3, "cpu")
     namespace = {"torch": torch, "device": torch.device("cpu"), "dispositivo": torch.device("cpu")}
     exec(cells, namespace)
     values: dict = {}
-    probes["probe_device_moves"](values, {}, namespace, inputs)
+    probe_device_moves(Tools(in_process_tools(), "."), values, {}, namespace, inputs)
     assert namespace["device"] == namespace["dispositivo"] == torch.device("cpu")
     assert not torch.cuda.is_available()  # put back
     artifact = Artifact("device_moves", ok=True, values=values)

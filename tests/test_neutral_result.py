@@ -18,7 +18,8 @@ from grader.statuses import Ending
 from grader.trusted.judges.evidence import exception_messages
 from grader.trusted.results import (Figure, MalformedResult, Message, SubmissionResult, result_from_json,
                                     result_to_json)
-from grader.untrusted.probes import in_process_tools, probe_source
+from grader.untrusted.probes import in_process_tools
+from grader.untrusted.probes.common import Tools, student_object
 from grader.untrusted.recovery import Incident
 from grader.untrusted.limits import Limits
 from grader.untrusted.outcomes import ending_of
@@ -27,9 +28,8 @@ from report_cases import CASES
 
 @pytest.fixture(scope="module")
 def probes():
-    namespace: dict = {"__name__": "grader_probe", "PRISTINE": in_process_tools()}
-    exec(compile(probe_source("xor"), "<grader-probe>", "exec"), namespace)
-    return namespace
+    """What a probe run gets (the keeper's tools, made here)."""
+    return Tools(in_process_tools(), ".")
 
 
 def _recorded(probes, code) -> dict:
@@ -37,12 +37,12 @@ def _recorded(probes, code) -> dict:
     try:
         code()
     except Exception as exc:  # noqa: BLE001 (any exception is what is being recorded)
-        return json.loads(json.dumps(probes["describe_exception"](exc)))
+        return json.loads(json.dumps(probes.describe_exception(exc)))
     raise AssertionError("nothing was raised")
 
 
 def test_a_name_the_notebook_lacks_is_recorded_as_data(probes):
-    error = _recorded(probes, lambda: probes["student_object"]({}, "XORDataset"))
+    error = _recorded(probes, lambda: student_object({}, "XORDataset"))
     assert error["missing"] == "XORDataset" and "no define" not in error["message"]
     for language in LANGUAGES:
         (message,) = exception_messages(error, "XORDataset", lambda count: None)

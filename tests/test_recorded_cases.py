@@ -11,7 +11,10 @@ After changing a probe, a mutant or the reference notebooks, record again:
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import importlib.util
+import json
 
 import pytest
 
@@ -26,7 +29,7 @@ from grader.trusted.artifacts import Artifact
 from grader.selfcheck.cells import without_checks
 from grader.trusted.points import checks_of
 from grader.trusted.recorded import load_run
-from grader.untrusted.probes import in_process_tools, probe_source
+from grader.untrusted.probes import bundle_modules, in_process_keeper, probe_source
 
 RECORDED = recorded_folder()
 CASES = {(case.assignment, case.folder): case for case in cases()}
@@ -74,10 +77,26 @@ def test_with_every_artifact_missing_each_check_of_points_fails(assignment):
 
 @pytest.mark.parametrize("assignment", sorted(ASSIGNMENTS))
 def test_the_judge_names_the_probes_the_kernel_defines(assignment):
-    """The kernel's probe source, run here, defines exactly the judge's probes, in its order."""
-    probes: dict = {"__name__": "grader_probe", "PRISTINE": in_process_tools()}
-    exec(compile(probe_source(assignment), "<grader-probe>", "exec"), probes)
-    assert ASSIGNMENTS[assignment].judge.probes == tuple(probes["PROBES"])
+    """The kernel's probe bundle, run here by the keeper's own loader, defines exactly the judge's
+    probes, in its order; the module the grader's process imports defines the same."""
+    entry = in_process_keeper()["_probe_modules"](json.loads(probe_source(assignment)))
+    assert ASSIGNMENTS[assignment].judge.probes == tuple(entry.PROBES)
+    assert tuple(importlib.import_module(bundle_modules(assignment)[-1]).PROBES) == tuple(entry.PROBES)
+
+
+@pytest.mark.parametrize("assignment", sorted(ASSIGNMENTS))
+def test_a_probe_module_imports_only_the_modules_before_it_in_its_bundle(assignment):
+    """Each probe file names what it takes from the others (``from <module> import <names>``, the
+    only form the keeper's loader answers); none of the grader's other modules, which the
+    student's kernel does not have."""
+    modules = bundle_modules(assignment)
+    for index, module in enumerate(modules):
+        tree = ast.parse(importlib.util.find_spec(module).loader.get_source(module))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                assert not any(alias.name.split(".")[0] == "grader" for alias in node.names), module
+            elif isinstance(node, ast.ImportFrom) and (node.level or node.module.split(".")[0] == "grader"):
+                assert node.level == 0 and node.module in modules[:index], (module, node.module)
 
 
 def test_a_mistake_costs_points_in_its_gradescope_tests_with_markdown_feedback():

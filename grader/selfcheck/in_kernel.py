@@ -1,10 +1,10 @@
 """Running the grader's probes in this process, the student's own kernel, as ``grade submit`` runs
-them in a sandboxed one: the same probe sources (grader/untrusted/probes/), entered through the
-same ``main(namespace, name, inputs_path, out_dir)``, writing the same records (``<name>.json``,
+them in a sandboxed one: the same probe modules (grader/untrusted/probes/), imported here, entered through the
+same ``main(kit, namespace, name, inputs_path, out_dir)``, writing the same records (``<name>.json``,
 ``<name>.pt``) that ``grader.trusted.artifacts.load_artifact`` reads back.
 
-``probe_globals`` is the one adapter between the two: it gives the probe source the tools the
-kernel's preamble (grader/untrusted/probes/preamble.py) gives it there, made in this process
+``in_process_tools`` is the one adapter between the two: it gives the probes the tools (``kit``) the
+kernel's preamble (grader/untrusted/probes/preamble.py) gives them there, made in this process
 without the audit hook that would stay here for good. Nothing here needs protecting: the
 student's own process, on the student's own machine.
 
@@ -16,18 +16,14 @@ probe looks at) and then put back as it was (threads, backend, random state).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 from pathlib import Path
 from typing import Any, Iterator
 
 from grader.trusted.artifacts import Artifact, load_artifact
 from grader.trusted.records import RecordFolder
-from grader.untrusted.probes import in_process_tools, probe_source
-
-
-def probe_globals(exchange: Path) -> dict[str, Any]:
-    """The globals a probe source runs with, its records written into folders of ``exchange``."""
-    return {"__name__": "__grader_probe__", "PRISTINE": in_process_tools(str(exchange))}
+from grader.untrusted.probes import bundle_modules, in_process_tools
 
 
 @contextlib.contextmanager
@@ -75,8 +71,7 @@ def run_probes(assignment: str, names: list[str], namespace: dict[str, Any], inp
 
     import torch
 
-    source = probe_source(assignment)
-    code = compile(source, "<grader-probe>", "exec")
+    entry = importlib.import_module(bundle_modules(assignment)[-1])
     artifacts, seconds = {}, {}
     with like_the_grading_kernel():
         inputs_path = folder / "inputs.pt"
@@ -85,12 +80,11 @@ def run_probes(assignment: str, names: list[str], namespace: dict[str, Any], inp
             out_dir = folder / f"probe-{name}"
             out_dir.mkdir()
             records = RecordFolder.made(out_dir, frozenset({os.geteuid()}))
-            probe = probe_globals(folder)
-            exec(code, probe)
+            kit = in_process_tools(str(folder))
             began = time.monotonic()
             try:
                 # The preamble's writer opens a probe's folder by its name below the exchange folder.
-                probe["main"](namespace, name, str(inputs_path), out_dir.name)
+                entry.main(kit, namespace, name, str(inputs_path), out_dir.name)
             except Exception:  # as grade submit takes a probe cell that raised: nothing came back
                 artifacts[name] = Artifact(name, problem="error")
             else:

@@ -312,7 +312,7 @@ class KernelSession:
         its own while every other process of the sandbox is stopped (probes/preamble.py)."""
         if self.exchange is None or inputs != self.exchange / "inputs.pt" or out_dir.parent != self.exchange:
             raise ValueError("probes read and write only in the exchange folder")
-        source_file = self.exchange / f"probes-{hashlib.sha256(probe_source.encode()).hexdigest()[:16]}.py"
+        source_file = self.exchange / f"probes-{hashlib.sha256(probe_source.encode()).hexdigest()[:16]}.json"
         if not source_file.exists():
             source_file.write_text(probe_source, "utf-8")
         call = probe_cell(self.token, name, out_dir.name, source_file.name, alone)

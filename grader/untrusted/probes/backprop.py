@@ -1,30 +1,23 @@
-# Probes of the backprop exercise, executed inside the student's kernel after common.py and the
-# autograd oracles (grader/oracles/backprop.py). Each calls one student function on the cases the
-# grader drew, with every other function of the exercise replaced by its oracle, so that a wrong
-# helper costs points only where it is judged.
+# Probes of the backprop exercise, executed inside the student's kernel as the last module of the
+# probes' bundle, after common.py and the autograd oracles (grader/oracles/backprop.py; see
+# __init__.py), or imported by the student's own check() (grader.selfcheck). Each calls one student
+# function on the cases the grader drew, with every other function of the exercise replaced by its
+# oracle, so that a wrong helper costs points only where it is judged.
+import contextlib
 import time
 
-_ABSENT = object()
+import torch
+
+from grader.oracles.backprop import ORACLES
+from grader.untrusted.probes.common import ProbeTimeout, entry_point, names_set, student_object
+
 _MAX_PARTS = 16
 
 
-@contextlib.contextmanager
 def grader_helpers(ns, judged, watch):
     """The notebook's other exercise functions replaced by the oracles while ``judged`` runs; while
     an oracle runs (it uses autograd, as the grader's own code), ``watch`` notes nothing."""
-    saved = {}
-    for name, oracle in ORACLES.items():  # noqa: F821 (from the oracles)
-        if name != judged:
-            saved[name] = ns.get(name, _ABSENT)
-            ns[name] = _grader_code(oracle, watch)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is _ABSENT:
-                ns.pop(name, None)
-            else:
-                ns[name] = value
+    return names_set(ns, {name: _grader_code(oracle, watch) for name, oracle in ORACLES.items() if name != judged})
 
 
 def _grader_code(oracle, watch):
@@ -38,14 +31,14 @@ def _grader_code(oracle, watch):
     return helper
 
 
-def _carries_history(result):
+def _carries_history(kit, result):
     """Whether a result's tensors carry autograd history: the inputs never require grad, so only
     code that asked for autograd can return one that does."""
     parts = list(result.values())[:_MAX_PARTS] if isinstance(result, dict) else \
         list(result)[:_MAX_PARTS] if isinstance(result, (tuple, list)) else [result]
     for part in parts:
-        if isinstance(part, PRISTINE.TensorBase):  # noqa: F821
-            facts = PRISTINE.tensor_facts(part)  # noqa: F821
+        if isinstance(part, kit.TensorBase):
+            facts = kit.tensor_facts(part)
             if facts["requires_grad"] or facts["grad_fn"]:
                 return True
     return False
@@ -59,9 +52,9 @@ def _autograd_seen(values, watch, history):
     values["autograd_evidence"] = (values.get("autograd_evidence") or []) + evidence[:4]
 
 
-def as_cpu_tensor(value):
-    if isinstance(value, PRISTINE.TensorBase):  # noqa: F821 (the keeper's, see common.py)
-        return PRISTINE.snapshot(value)  # noqa: F821
+def as_cpu_tensor(tools, value):
+    if isinstance(value, tools.kit.TensorBase):
+        return tools.cpu_tensor(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return torch.tensor(float(value), dtype=torch.float64)
     if type(value).__module__ == "numpy" and hasattr(value, "shape"):
@@ -70,24 +63,24 @@ def as_cpu_tensor(value):
     return None
 
 
-def record_result(tensors, key, result):
+def record_result(tools, tensors, key, result):
     """What came back, described for JSON; its tensors kept under key, key.0, key.W1, ..."""
     if isinstance(result, dict):
         items = list(result.items())[:_MAX_PARTS]
         for name, part in items:
-            tensor = as_cpu_tensor(part)
+            tensor = as_cpu_tensor(tools, part)
             if tensor is not None:
                 tensors[f"{key}.{name}"] = tensor
         return {"kind": "dict", "keys": [str(name)[:40] for name, _ in items],
                 "parts": {str(name)[:40]: type(part).__name__ for name, part in items}}
     if isinstance(result, (tuple, list)):
         for index, part in enumerate(result[:_MAX_PARTS]):
-            tensor = as_cpu_tensor(part)
+            tensor = as_cpu_tensor(tools, part)
             if tensor is not None:
                 tensors[f"{key}.{index}"] = tensor
         return {"kind": type(result).__name__, "len": len(result),
                 "parts": [type(part).__name__ for part in result[:_MAX_PARTS]]}
-    tensor = as_cpu_tensor(result)
+    tensor = as_cpu_tensor(tools, result)
     if tensor is not None:
         tensors[key] = tensor
     return {"kind": type(result).__name__, "tensor": isinstance(result, torch.Tensor)}
@@ -105,11 +98,11 @@ def _changed(before, after):
     return not (isinstance(after, torch.Tensor) and after.shape == before.shape and torch.equal(after, before))
 
 
-def call_cases(values, tensors, ns, name, cases, prefix, substitute=True):
+def call_cases(tools, values, tensors, ns, name, cases, prefix, substitute=True):
     """Call the student's ``name`` on each case; a case that raises does not stop the others."""
-    function = student_object(ns, name)  # noqa: F821 (common.py)
+    function = student_object(ns, name)
     outcomes, history = [], False
-    watch = PRISTINE.AutogradWatch()  # noqa: F821
+    watch = tools.kit.AutogradWatch()
     for index, arguments in enumerate(cases):
         outcome = {}
         given = [_copy(a) for a in arguments]
@@ -117,13 +110,13 @@ def call_cases(values, tensors, ns, name, cases, prefix, substitute=True):
         try:
             helpers = grader_helpers(ns, name, watch) if substitute else contextlib.nullcontext()
             with helpers:
-                result = PRISTINE.watched_call(watch, function, *given)  # noqa: F821
-            history = history or _carries_history(result)
-            outcome["result"] = record_result(tensors, f"{prefix}{index}", result)
-        except ProbeTimeout:  # noqa: F821 (common.py): the whole probe is out of time
+                result = tools.kit.watched_call(watch, function, *given)
+            history = history or _carries_history(tools.kit, result)
+            outcome["result"] = record_result(tools, tensors, f"{prefix}{index}", result)
+        except ProbeTimeout:  # the whole probe is out of time
             raise
         except Exception as exc:
-            outcome["error"] = describe_exception(exc)  # noqa: F821 (common.py)
+            outcome["error"] = tools.describe_exception(exc)
         outcome["seconds"] = round(time.perf_counter() - began, 4)
         outcome["changed_inputs"] = [i for i, (a, g) in enumerate(zip(arguments, given)) if _changed(a, g)]
         outcomes.append(outcome)
@@ -132,34 +125,34 @@ def call_cases(values, tensors, ns, name, cases, prefix, substitute=True):
 
 
 def probe_function(name):
-    def probe(values, tensors, ns, inputs):
-        call_cases(values, tensors, ns, name, inputs["cases"][name], "case")
+    def probe(tools, values, tensors, ns, inputs):
+        call_cases(tools, values, tensors, ns, name, inputs["cases"][name], "case")
         if name in inputs["extreme"]:
-            call_cases(values, tensors, ns, name, inputs["extreme"][name], "extreme")
+            call_cases(tools, values, tensors, ns, name, inputs["extreme"][name], "extreme")
     return probe
 
 
-def probe_backprop_own_helpers(values, tensors, ns, inputs):
+def probe_backprop_own_helpers(tools, values, tensors, ns, inputs):
     """backprop with the student's own helpers: not scored, it tells which helper breaks it. A
     probe of its own, so that a helper that crashes the kernel costs backprop nothing."""
-    call_cases(values, tensors, ns, "backprop", inputs["cases"]["backprop"][-1:], "own", substitute=False)
+    call_cases(tools, values, tensors, ns, "backprop", inputs["cases"]["backprop"][-1:], "own", substitute=False)
 
 
-def probe_backprop_training(values, tensors, ns, inputs):
+def probe_backprop_training(tools, values, tensors, ns, inputs):
     """The grader's gradient-descent loop, driven by the student's backprop."""
-    backprop = student_object(ns, "backprop")  # noqa: F821 (common.py)
+    backprop = student_object(ns, "backprop")
     train = inputs["train"]
     params = {k: v.clone() for k, v in train["init"].items()}
     x, y = train["x"], train["y"]
     step = float(train["lr"]) / len(x)
-    watch, history = PRISTINE.AutogradWatch(), False  # noqa: F821
+    watch, history = tools.kit.AutogradWatch(), False
     values["epochs_done"] = 0
     with grader_helpers(ns, "backprop", watch):
         for epoch in range(int(train["epochs"])):
-            grads = PRISTINE.watched_call(watch, backprop, {k: v.clone() for k, v in params.items()},  # noqa: F821
-                                          x.clone(), y.clone())
-            history = history or _carries_history(grads)
-            problem = _gradient_problem(grads, params)
+            grads = tools.kit.watched_call(watch, backprop, {k: v.clone() for k, v in params.items()},
+                                           x.clone(), y.clone())
+            history = history or _carries_history(tools.kit, grads)
+            problem = _gradient_problem(tools, grads, params)
             if problem:
                 values["problem"] = dict(problem, epoch=epoch)
                 break
@@ -170,13 +163,13 @@ def probe_backprop_training(values, tensors, ns, inputs):
         tensors["final." + name] = value.clone()
 
 
-def _gradient_problem(grads, params):
+def _gradient_problem(tools, grads, params):
     if not isinstance(grads, dict):
         return {"kind": "not_dict", "got": type(grads).__name__}
     for name, value in params.items():
         if name not in grads:
             return {"kind": "missing_key", "key": name}
-        got = as_cpu_tensor(grads[name])
+        got = as_cpu_tensor(tools, grads[name])
         if got is None or tuple(got.shape) != tuple(value.shape):
             return {"kind": "shape", "key": name,
                     "got": list(got.shape) if got is not None else type(grads[name]).__name__,
@@ -189,3 +182,4 @@ FUNCTIONS = ("sigmoid", "sigmoid_prime", "mse_loss", "mse_loss_grad", "output_de
 PROBES = {name: probe_function(name) for name in FUNCTIONS}
 PROBES["backprop_own_helpers"] = probe_backprop_own_helpers
 PROBES["backprop_training"] = probe_backprop_training
+main = entry_point(PROBES)

@@ -6,9 +6,10 @@
 #   torch.serialization._save, torch.Tensor.clone or os.write later changes nothing they write;
 #   records are built byte by byte here, never through torch.save or json.dump;
 # - the probe runner, reached from a probe cell through an audit hook (no name looked up, nothing a
-#   notebook can remove or put in front), which compiles the grader's probe file with the compile
-#   saved here and runs it with fresh globals and these builtins, the notebook's namespace handed
-#   over as data.
+#   notebook can remove or put in front), which compiles the grader's probe modules (a bundle, see
+#   __init__.py) with the compile saved here, runs each as a module object of its own with these
+#   builtins, and calls the last one's entry point with these tools and the notebook's namespace,
+#   handed over as data.
 # What this does not stop: code that digs this namespace out of the process (gc, frames) can still
 # change it. See README, "Containment".
 import builtins as _builtins
@@ -23,6 +24,8 @@ import zlib as _zlib
 
 import _json
 
+# The keeper's settings, which the bootstrap cell (bootstrap.py) puts in this namespace.
+_SETTINGS = globals()["SETTINGS"]
 _PRISTINE_BUILTINS = dict(vars(_builtins))
 _exec, _compile, _isinstance, _type, _len = exec, compile, isinstance, type, len
 _int, _float, _str, _bool, _list, _tuple, _dict = int, float, str, bool, list, tuple, dict
@@ -30,7 +33,7 @@ _object_getattribute = object.__getattribute__
 _str_join, _bytes_join = "".join, b"".join
 _int_to_bytes = int.to_bytes
 # IPython's builtin, as it is before the notebook runs (absent when tests run this in-process).
-_shell = get_ipython() if SETTINGS["ipython"] else None  # noqa: F821
+_shell = _PRISTINE_BUILTINS["get_ipython"]() if _SETTINGS["ipython"] else None
 _USER_NS = _shell.user_ns if _shell is not None else {}
 
 # The working directory is the notebook's: nothing there may shadow a module imported here.
@@ -38,6 +41,7 @@ _cwd = _os.getcwd()
 _path = _sys.path[:]
 _sys.path[:] = [p for p in _path if p not in ("", ".", _cwd)]
 try:
+    import json as _json_module
     import numpy as _numpy
     import torch as _torch
     import torch.utils._python_dispatch as _python_dispatch
@@ -65,6 +69,8 @@ _waitstatus_to_exitcode = _os.waitstatus_to_exitcode
 _SIGSTOP, _SIGCONT, _SIGKILL = _signal.SIGSTOP, _signal.SIGCONT, _signal.SIGKILL
 _Popen = _subprocess.Popen
 _set_signal, _SIG_DFL = _signal.signal, _signal.SIG_DFL
+# The C scanner, made from a decoder now: its parsing options are read once, here.
+_scan_json = _json.make_scanner(_json_module.JSONDecoder())
 _encode = _json.make_encoder(None, repr, _json.encode_basestring_ascii, None, ":", ",", False, False, True)
 
 _TB, _Tensor = _torch._C.TensorBase, _torch.Tensor
@@ -84,14 +90,14 @@ _STORAGES = {_torch.float64: "DoubleStorage", _torch.float32: "FloatStorage", _t
              _torch.bool: "BoolStorage", _torch.complex64: "ComplexFloatStorage",
              _torch.complex128: "ComplexDoubleStorage"}
 
-_EXCHANGE = SETTINGS["exchange"]  # noqa: F821 (given by kernel_cells.preamble_cell)
+_EXCHANGE = _SETTINGS["exchange"]
 # The grader's seal channel (a FIFO it reads, which the kernel can write but not read, reopen for
 # reading or chmod): one line per probe, naming the files the probe wrote and their SHA-256.
-_SEALS = SETTINGS.get("seals")  # noqa: F821
+_SEALS = _SETTINGS.get("seals")
 _seals_fd = _open_fd(_SEALS, _os.O_WRONLY | _os.O_NONBLOCK | _os.O_CLOEXEC) if _SEALS else None
 # Whether this kernel is alone in a pid namespace (the sandbox's): then every other process in it
 # is the notebook's, and kill(-1) reaches them all and nothing outside.
-_OWN_PIDS = bool(SETTINGS.get("own_pids"))  # noqa: F821
+_OWN_PIDS = bool(_SETTINGS.get("own_pids"))
 _exchange_fd = _open_fd(_EXCHANGE, _O_DIR) if _EXCHANGE else None
 _exchange_id = (_fstat(_exchange_fd).st_dev, _fstat(_exchange_fd).st_ino) if _EXCHANGE else None
 
@@ -347,12 +353,22 @@ def tensor_facts(value):
 
 # ---------------------------------------------------------------- the probe runner
 
+def cell_numbers():
+    """IPython's execution number of each cell's code, by the file name its frames carry (empty
+    where no IPython runs: tests)."""
+    try:
+        shell = _shell if _shell is not None else _PRISTINE_BUILTINS["get_ipython"]()
+        return _dict(shell.compile._filename_map)
+    except Exception:
+        return {}
+
+
 _KIT = _types.SimpleNamespace(
     write_record=write_record, write_bytes=write_bytes, AutogradWatch=AutogradWatch, watched_call=watched_call,
     tensor_facts=tensor_facts, snapshot=snapshot, load=_torch.load, open=open, Tensor=_torch.Tensor, TensorBase=_TB,
     is_grad_enabled=_torch._C.is_grad_enabled, set_grad_enabled=_torch._C._set_grad_enabled,
-    requires_grad=_requires_grad, exchange=_EXCHANGE)
-_TOKEN = SETTINGS["token"]  # noqa: F821
+    requires_grad=_requires_grad, exchange=_EXCHANGE, cell_numbers=cell_numbers)
+_TOKEN = _SETTINGS["token"]
 _INPUTS = "inputs.pt"
 _running = []
 
@@ -374,15 +390,41 @@ def _read_exchange_file(name):
         _close_fd(fd)
 
 
+_ModuleType = _type(_sys)
+_import = _PRISTINE_BUILTINS["__import__"]
+
+
+def _probe_modules(bundle):
+    """The bundle's modules (``[[name, source], ...]``, see __init__.py), each compiled with the
+    compile saved above and run, in order, as a module object of its own with the builtins as they
+    were before the notebook ran; ``from <an earlier module> import ...`` gets that object, never
+    one of sys.modules (where a notebook could put its own)."""
+    modules = {}
+
+    def import_(name, globals=None, locals=None, fromlist=(), level=0):
+        if level == 0 and name in modules:
+            return modules[name]
+        if level != 0 or name == "grader" or name.startswith("grader."):
+            raise ImportError("the grader's probes import only the modules of their bundle: " + _str(name))
+        return _import(name, globals, locals, fromlist, level)
+
+    builtins = _dict(_PRISTINE_BUILTINS, __import__=import_)
+    for name, source in bundle["modules"]:
+        module = _ModuleType(name)
+        # The marker the audit hook knows the grader's functions by (see _audit).
+        module.__dict__.update(__builtins__=builtins, __grader_kit__=_KIT)
+        _exec(_compile(source, "<grader-probe " + name + ">", "exec"), module.__dict__)
+        modules[name] = module
+    return module
+
+
 def _run_probe(name, folder, source_file):
-    """Compile the probes (``source_file``, the grader's, in the exchange folder) with the compile
-    saved above, run them with globals of their own, and run probe ``name``, writing into
-    ``folder``."""
-    source = _read_exchange_file(source_file).decode("utf-8")
-    namespace = {"__builtins__": _dict(_PRISTINE_BUILTINS), "__name__": "__grader_probe__", "PRISTINE": _KIT}
-    _exec(_compile(source, "<grader-probe>", "exec"), namespace)
+    """Run the probes' bundle (``source_file``, the grader's, in the exchange folder) and its entry
+    point for probe ``name``, writing into ``folder``."""
+    bundle, _ = _scan_json(_read_exchange_file(source_file).decode("utf-8"), 0)
+    entry = _probe_modules(bundle)
     inputs_path = _os.path.join(_EXCHANGE, _INPUTS) if _EXCHANGE else _INPUTS
-    namespace["main"](_USER_NS, name, inputs_path, folder)
+    entry.main(_KIT, _USER_NS, name, inputs_path, folder)
 
 
 # ---------------------------------------------------------------- a probe alone in the sandbox
@@ -446,44 +488,49 @@ def _kernel_and_descendants(kernel):
     return family
 
 
+# Without a pid namespace, how many times the probe's child reads /proc to stop the kernel's family.
+# A stopped process starts no other, so each pass need only stop those born since the one before
+# it (a pass takes well under a millisecond per process); a notebook that keeps forking faster
+# than that would hold the probe here for good, so the passes end after this many, and what is
+# still running then makes the probe not alone (see _stop_family).
+_STOP_PASSES = 20
+
+
+def _stop_family(kernel, me):
+    """Mode "none": SIGSTOP to the kernel and its descendants, pass after pass until one finds
+    nobody new (at most _STOP_PASSES); the set stopped, and whether the family as /proc shows it
+    afterwards holds nobody else."""
+    stopped = set()
+    for _ in range(_STOP_PASSES):
+        fresh = _kernel_and_descendants(kernel) - stopped - {me}
+        if not fresh:
+            return stopped, True
+        for pid in fresh:
+            try:
+                _kill(pid, _SIGSTOP)
+            except OSError:
+                pass
+        stopped |= fresh
+    return stopped, not (_kernel_and_descendants(kernel) - stopped - {me})
+
+
 def _stop_others(kernel):
     """Stop every other process of the sandbox; the set stopped (None: all but pid 1), and whether
     each of their threads is seen stopped within two seconds."""
     me = _getpid()
     if _OWN_PIDS:
         _kill(-1, _SIGSTOP)
-        stopped = None
+        stopped, complete = None, True
     else:
-        stopped = set()
-        for _ in range(20):  # until a pass finds no process not yet stopped
-            fresh = _kernel_and_descendants(kernel) - stopped - {me}
-            if not fresh:
-                break
-            for pid in fresh:
-                try:
-                    _kill(pid, _SIGSTOP)
-                except OSError:
-                    pass
-            stopped |= fresh
+        stopped, complete = _stop_family(kernel, me)
     deadline = _monotonic() + 2.0
     while True:
         others = [pid for pid in (_processes() if stopped is None else stopped) if pid not in (1, me)]
         if not any(_running_threads(pid) for pid in others):
-            return stopped, True
+            return stopped, complete
         if _monotonic() > deadline:
             return stopped, False
         _sleep(0.002)
-
-
-def _resume(stopped):
-    if stopped is None:
-        _kill(-1, _SIGCONT)
-        return
-    for pid in stopped:
-        try:
-            _kill(pid, _SIGCONT)
-        except OSError:
-            pass
 
 
 def _waker(stopped):
@@ -586,7 +633,7 @@ def _audit(event, args):
         raise RuntimeError("the grader's kernel takes no audit hook")
     elif event == "object.__setattr__" and _type(args[0]) is _FunctionType:
         globals_ = args[0].__globals__
-        if _dict_get(globals_, "_KIT") is _KIT or _dict_get(globals_, "PRISTINE") is _KIT:
+        if _dict_get(globals_, "_KIT") is _KIT or _dict_get(globals_, "__grader_kit__") is _KIT:
             raise RuntimeError("the grader's functions cannot be changed")
 
 
@@ -595,6 +642,6 @@ if _shell is not None:
     # Plain tracebacks: IPython's richer ones take seconds for a deep recursion, and nobody reads
     # the kernel's own rendering (the grader keeps the error's name, text and frames).
     _shell.run_line_magic("xmode", "Plain")
-    _torch.set_num_threads(SETTINGS["threads"])  # noqa: F821
-    _torch.manual_seed(SETTINGS["seed"])  # noqa: F821 (the notebook's own cells run seeded too)
+    _torch.set_num_threads(_SETTINGS["threads"])
+    _torch.manual_seed(_SETTINGS["seed"])
     _builtins.print("grader-ready")

@@ -1,7 +1,15 @@
-# Probes of the XOR exercise, executed inside the student's kernel after common.py.
+# Probes of the XOR exercise, executed inside the student's kernel as the last module of the
+# probes' bundle (see __init__.py), or imported by the student's own check() (grader.selfcheck).
 # Each calls the student's objects on inputs the grader drew (inputs.pt) and records what came out.
+import contextlib
+import io
+import os
+
+import torch
 import torch.nn as nn
 import torch.utils.data as tud
+
+from grader.untrusted.probes.common import MAX_TEXT, ProbeTimeout, entry_point, names_set, student_object
 
 
 class GraderNet(nn.Module):
@@ -11,20 +19,22 @@ class GraderNet(nn.Module):
     see what the student's function did to it.
     """
 
-    def __init__(self, state):
+    def __init__(self, state, kit):
         super().__init__()
         self.linear1 = nn.Linear(state["linear1.weight"].shape[1], state["linear1.weight"].shape[0])
         self.act_fn = nn.Tanh()
         self.linear2 = nn.Linear(state["linear2.weight"].shape[1], state["linear2.weight"].shape[0])
         self.load_state_dict(state)
         self.forward_calls = []
+        self.grad_enabled = kit.is_grad_enabled
 
     def forward(self, x):
         # The grad mode from torch's C function bound before the notebook ran, the mode from the
         # instance itself: a notebook that replaces torch.is_grad_enabled or nn.Module's attribute
         # lookup does not change what is noted.
         training = object.__getattribute__(self, "training")
-        self.forward_calls.append([bool(training), bool(PRISTINE.is_grad_enabled())])  # noqa: F821
+        grad_enabled = object.__getattribute__(self, "grad_enabled")
+        self.forward_calls.append([bool(training), bool(grad_enabled())])
         return self.linear2(self.act_fn(self.linear1(x)))
 
 
@@ -68,22 +78,13 @@ def describe_tensor(value):
     return {"kind": type(value).__name__}
 
 
-@contextlib.contextmanager
-def with_device(ns, device):
+def global_device(ns, device):
     """The notebook's global `device` set for one call, as the lecture's train_model and eval_model
     read it, and put back afterwards."""
-    saved = ns.get("device")
-    ns["device"] = torch.device(device)
-    try:
-        yield
-    finally:
-        if saved is None:
-            ns.pop("device", None)
-        else:
-            ns["device"] = saved
+    return names_set(ns, {"device": torch.device(device)})
 
 
-def probe_dataset_shapes(values, tensors, ns, inputs):
+def probe_dataset_shapes(tools, values, tensors, ns, inputs):
     XORDataset = student_object(ns, "XORDataset")
     values["lengths"] = [len(XORDataset(int(size))) for size in inputs["dataset_sizes"]]
     dataset = XORDataset(int(inputs["dataset_sizes"][-1]))
@@ -103,17 +104,19 @@ def probe_dataset_shapes(values, tensors, ns, inputs):
         values["items_match_tensors"] = consistent
 
 
-def probe_dataset_samples(values, tensors, ns, inputs):
+def probe_dataset_samples(tools, values, tensors, ns, inputs):
     XORDataset = student_object(ns, "XORDataset")
     size = int(inputs["dataset_sample_size"])
     default = XORDataset(size)
-    tensors["default_data"], tensors["default_label"] = cpu_tensor(default.data), cpu_tensor(default.label)
+    tensors["default_data"] = tools.cpu_tensor(default.data)
+    tensors["default_label"] = tools.cpu_tensor(default.label)
     for i, std in enumerate(inputs["dataset_stds"].tolist()):
         dataset = XORDataset(size, std=std)
-        tensors[f"std{i}_data"], tensors[f"std{i}_label"] = cpu_tensor(dataset.data), cpu_tensor(dataset.label)
+        tensors[f"std{i}_data"] = tools.cpu_tensor(dataset.data)
+        tensors[f"std{i}_label"] = tools.cpu_tensor(dataset.label)
 
 
-def probe_dataset_loader(values, tensors, ns, inputs):
+def probe_dataset_loader(tools, values, tensors, ns, inputs):
     XORDataset = student_object(ns, "XORDataset")
     batch = int(inputs["loader_batch_size"])
     loader = tud.DataLoader(XORDataset(int(inputs["loader_dataset_size"])), batch_size=batch, shuffle=False)
@@ -122,7 +125,7 @@ def probe_dataset_loader(values, tensors, ns, inputs):
         values["batches"].append([describe_tensor(data_inputs), describe_tensor(data_labels)])
 
 
-def probe_model_structure(values, tensors, ns, inputs):
+def probe_model_structure(tools, values, tensors, ns, inputs):
     ClasificadorSimple = student_object(ns, "ClasificadorSimple")
     values["parameters"] = []
     for sizes in inputs["model_sizes"].tolist():
@@ -131,10 +134,10 @@ def probe_model_structure(values, tensors, ns, inputs):
     act_fn = getattr(model, "act_fn", None)
     values["act_fn"] = type(act_fn).__name__
     if act_fn is not None:
-        tensors["act_out"] = cpu_tensor(act_fn(inputs["act_in"].clone()))
+        tensors["act_out"] = tools.cpu_tensor(act_fn(inputs["act_in"].clone()))
 
 
-def probe_model_forward(values, tensors, ns, inputs):
+def probe_model_forward(tools, values, tensors, ns, inputs):
     ClasificadorSimple = student_object(ns, "ClasificadorSimple")
     values["dtypes"] = []
     for i, sizes in enumerate(inputs["model_sizes"].tolist()):
@@ -151,21 +154,22 @@ def probe_model_forward(values, tensors, ns, inputs):
             out = model(x.float())
             dtype = "float32"
         values["dtypes"].append(dtype)
-        tensors[f"out{i}"] = cpu_tensor(out)
+        tensors[f"out{i}"] = tools.cpu_tensor(out)
         (out * weights.to(out.dtype)).sum().backward()
         for name, param in model.named_parameters():
-            tensors[f"grad{i}.{name}"] = cpu_tensor(param.grad) if param.grad is not None else torch.full((0,), 0.0)
+            grad = tools.cpu_tensor(param.grad) if param.grad is not None else torch.full((0,), 0.0)
+            tensors[f"grad{i}.{name}"] = grad
 
 
-def probe_train_loop(values, tensors, ns, inputs):
+def probe_train_loop(tools, values, tensors, ns, inputs):
     train_model = student_object(ns, "train_model")
-    model = GraderNet(inputs["train_state"])
+    model = GraderNet(inputs["train_state"], tools.kit)
     optimizer = CountingSGD(model.parameters(), lr=float(inputs["train_lr"]))
     loader = tud.DataLoader(tud.TensorDataset(inputs["train_x"], inputs["train_y"]),
                             batch_size=int(inputs["train_batch_size"]), shuffle=False)
     loss = RecordingBCE()
     try:
-        with with_device(ns, "cpu"):
+        with global_device(ns, "cpu"):
             train_model(model, optimizer, loader, loss, num_epochs=int(inputs["train_epochs"]))
     finally:
         values["losses"] = loss.values
@@ -173,7 +177,7 @@ def probe_train_loop(values, tensors, ns, inputs):
         values["optimizer_calls"] = optimizer.counts
         values["training_mode"] = [call[0] for call in model.forward_calls[:1]]
     for name, param in model.state_dict().items():
-        tensors[name] = cpu_tensor(param)
+        tensors[name] = tools.cpu_tensor(param)
 
 
 def _number(result):
@@ -184,39 +188,39 @@ def _number(result):
     return None
 
 
-def probe_eval(values, tensors, ns, inputs):
+def probe_eval(tools, values, tensors, ns, inputs):
     eval_model = student_object(ns, "eval_model")
-    model = GraderNet(inputs["eval_state"])
+    model = GraderNet(inputs["eval_state"], tools.kit)
     model.train()
     loader = tud.DataLoader(tud.TensorDataset(inputs["eval_x"], inputs["eval_y"]),
                             batch_size=int(inputs["eval_batch_size"]), shuffle=False)
     buffer = io.StringIO()
     try:
-        with contextlib.redirect_stdout(buffer), with_device(ns, "cpu"):
+        with contextlib.redirect_stdout(buffer), global_device(ns, "cpu"):
             result = eval_model(model, loader)
     finally:
-        values["printed"] = buffer.getvalue()[-_MAX_TEXT:]
+        values["printed"] = buffer.getvalue()[-MAX_TEXT:]
         values["forward_calls"] = model.forward_calls[:1000]
         for name, param in model.state_dict().items():
-            tensors[name] = cpu_tensor(param)
+            tensors[name] = tools.cpu_tensor(param)
     values["result_kind"] = type(result).__name__
     values["result"] = _number(result)
     # The same model on a second set: a known mistake is named only when it explains both.
-    second = GraderNet(inputs["eval_state"])
+    second = GraderNet(inputs["eval_state"], tools.kit)
     second.train()
     loader = tud.DataLoader(tud.TensorDataset(inputs["eval2_x"], inputs["eval2_y"]),
                             batch_size=int(inputs["eval2_batch_size"]), shuffle=False)
     values["second"] = {}
     try:
-        with contextlib.redirect_stdout(io.StringIO()), with_device(ns, "cpu"):
+        with contextlib.redirect_stdout(io.StringIO()), global_device(ns, "cpu"):
             result = eval_model(second, loader)
         values["second"] = {"result_kind": type(result).__name__, "result": _number(result)}
     except Exception as exc:
-        values["second"] = {"error": describe_exception(exc)}
+        values["second"] = {"error": tools.describe_exception(exc)}
     values["forward_calls"] += second.forward_calls[:1000]
 
 
-def probe_visualize(values, tensors, ns, inputs):
+def probe_visualize(tools, values, tensors, ns, inputs):
     import matplotlib.pyplot as plt
     import numpy
     from matplotlib.collections import PathCollection
@@ -239,26 +243,26 @@ def probe_visualize(values, tensors, ns, inputs):
         plt.close("all")
 
 
-def _predict(model, x):
+def _predict(tools, model, x):
     parameter = next(model.parameters())
     with torch.no_grad():
-        return cpu_tensor(model(x.to(device=parameter.device, dtype=parameter.dtype)))
+        return tools.cpu_tensor(model(x.to(device=parameter.device, dtype=parameter.dtype)))
 
 
-def probe_state_dict(values, tensors, ns, inputs):
+def probe_state_dict(tools, values, tensors, ns, inputs):
     x = inputs["roundtrip_x"]
     model = ns.get("model")
     if isinstance(model, nn.Module):
         values["model_keys"] = list(model.state_dict())
         for name, param in model.state_dict().items():
-            tensors["model." + name] = cpu_tensor(param)
-        tensors["model_pred"] = _predict(model, x)
+            tensors["model." + name] = tools.cpu_tensor(param)
+        tensors["model_pred"] = _predict(tools, model, x)
     new_model = ns.get("new_model")
     values["new_model_kind"] = type(new_model).__name__ if new_model is not None else None
     if isinstance(new_model, nn.Module):
         for name, param in new_model.state_dict().items():
-            tensors["new_model." + name] = cpu_tensor(param)
-        tensors["new_model_pred"] = _predict(new_model, x)
+            tensors["new_model." + name] = tools.cpu_tensor(param)
+        tensors["new_model_pred"] = _predict(tools, new_model, x)
     values["file"] = None
     names = ["mi_modelo.tar"] + sorted(
         (f for f in os.listdir(".") if f.endswith((".tar", ".pt", ".pth")) and os.path.isfile(f)),
@@ -268,15 +272,15 @@ def probe_state_dict(values, tensors, ns, inputs):
             values["file"] = name
             values["file_bytes"] = os.path.getsize(name)
             if values["file_bytes"] <= 16 * 2**20:
-                with PRISTINE.open(name, "rb") as source:  # noqa: F821
-                    PRISTINE.write_bytes(_OUT_DIR, "saved_state_dict.bin", source.read(16 * 2**20 + 1))  # noqa: F821
+                with tools.kit.open(name, "rb") as source:
+                    tools.write_bytes("saved_state_dict.bin", source.read(16 * 2**20 + 1))
             break
 
 
 SHUFFLES = 7
 
 
-def probe_end_to_end(values, tensors, ns, inputs):
+def probe_end_to_end(tools, values, tensors, ns, inputs):
     """The lecture's training run with the student's three pieces. Besides the trained model's
     state and predictions, the predictions of the same model with the weights it had before
     training and with its trained weights shuffled: the grader counts predictions made in this
@@ -287,28 +291,28 @@ def probe_end_to_end(values, tensors, ns, inputs):
     device = str(inputs["device"])
     # The points as a plain tensor, recorded: the grader checks that these were the points predicted
     # (a notebook that patched torch.load could have handed the probe others).
-    tensors["test_x"] = cpu_tensor(inputs["test_x"])
+    tensors["test_x"] = tools.cpu_tensor(inputs["test_x"])
     test_x = tensors["test_x"].to(device)
     train_dataset = XORDataset(size=2500)
     loader = tud.DataLoader(train_dataset, batch_size=128, shuffle=True)
     model = ClasificadorSimple(num_inputs=2, num_hidden=4, num_outputs=1).to(device)
     for name, param in model.state_dict().items():
-        tensors["initial." + name] = cpu_tensor(param)
+        tensors["initial." + name] = tools.cpu_tensor(param)
     with torch.no_grad():
-        tensors["initial_logits"] = cpu_tensor(model(test_x))
+        tensors["initial_logits"] = tools.cpu_tensor(model(test_x))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     loss = RecordingBCE(limit=4000)
     try:
-        with with_device(ns, device):
+        with global_device(ns, device):
             train_model(model, optimizer, loader, loss, num_epochs=100)
     finally:
         values["losses"] = loss.values
     model.eval()
     for name, param in model.state_dict().items():
-        tensors["state." + name] = cpu_tensor(param)
+        tensors["state." + name] = tools.cpu_tensor(param)
     with torch.no_grad():
-        tensors["logits"] = cpu_tensor(model(test_x))
-        tensors["grid_logits"] = cpu_tensor(model(inputs["grid_x"].to(device)))
+        tensors["logits"] = tools.cpu_tensor(model(test_x))
+        tensors["grid_logits"] = tools.cpu_tensor(model(inputs["grid_x"].to(device)))
         generator = torch.Generator().manual_seed(int(inputs["seed"]))
         trained = [param.detach().clone() for param in model.parameters()]
         for index in range(SHUFFLES):
@@ -316,7 +320,7 @@ def probe_end_to_end(values, tensors, ns, inputs):
                 flat = value.reshape(-1)
                 order = torch.randperm(flat.numel(), generator=generator).to(flat.device)
                 param.copy_(flat[order].view_as(param))
-            tensors[f"shuffled_logits.{index}"] = cpu_tensor(model(test_x))
+            tensors[f"shuffled_logits.{index}"] = tools.cpu_tensor(model(test_x))
 
 
 @contextlib.contextmanager
@@ -333,26 +337,19 @@ def devices_pointing_at(ns, function, device):
             continue
         names.update(code.co_names)
         stack += [c for c in code.co_consts if hasattr(c, "co_names")]
-    saved = {n: ns[n] for n in names if n in ns and (isinstance(ns[n], torch.device) or (
+    held = {n for n in names if n in ns and (isinstance(ns[n], torch.device) or (
         isinstance(ns[n], str) and ns[n].split(":")[0] in ("cpu", "cuda", "mps")))}
-    saved.setdefault("device", ns.get("device"))
     patched = [(torch.Tensor, "cuda"), (nn.Module, "cuda"), (torch.cuda, "is_available")]
     originals = [getattr(owner, name) for owner, name in patched]
     try:
-        for name in saved:
-            ns[name] = device
-        torch.Tensor.cuda = lambda self, *args, **kwargs: self.to(device)
-        nn.Module.cuda = lambda self, *args, **kwargs: self.to(device)
-        torch.cuda.is_available = lambda: True
-        yield
+        with names_set(ns, dict.fromkeys(held | {"device"}, device)):
+            torch.Tensor.cuda = lambda self, *args, **kwargs: self.to(device)
+            nn.Module.cuda = lambda self, *args, **kwargs: self.to(device)
+            torch.cuda.is_available = lambda: True
+            yield
     finally:
         for (owner, name), original in zip(patched, originals):
             setattr(owner, name, original)
-        for name, value in saved.items():
-            if value is None:
-                ns.pop(name, None)
-            else:
-                ns[name] = value
 
 
 def _with_device_argument(function, device):
@@ -366,7 +363,7 @@ def _with_device_argument(function, device):
     return {"device": device} if "device" in parameters else {}
 
 
-def probe_device_moves(values, tensors, ns, inputs):
+def probe_device_moves(tools, values, tensors, ns, inputs):
     """train_model and eval_model once more, with the global `device` pointing at torch's `meta`
     device, where the grader's model is too: a batch left on the CPU then meets meta parameters
     and raises, as it meets CUDA parameters on a GPU. Other errors of meta tensors (`.item()`,
@@ -380,7 +377,7 @@ def probe_device_moves(values, tensors, ns, inputs):
         if not callable(function):
             values[name] = {"ran": False}
             continue
-        model = GraderNet(inputs["train_state"]).to(meta)
+        model = GraderNet(inputs["train_state"], tools.kit).to(meta)
         extra = _with_device_argument(function, meta)
         try:
             with devices_pointing_at(ns, function, meta), contextlib.redirect_stdout(io.StringIO()):
@@ -390,10 +387,10 @@ def probe_device_moves(values, tensors, ns, inputs):
                 else:
                     function(model, loader, **extra)
             values[name] = {"ran": True}
-        except ProbeTimeout:  # noqa: F821 (common.py): the probe's time is up, stop here
+        except ProbeTimeout:  # the probe's time is up, stop here
             raise
         except Exception as exc:
-            values[name] = {"ran": True, "error": describe_exception(exc)}
+            values[name] = {"ran": True, "error": tools.describe_exception(exc)}
 
 
 PROBES = {
@@ -409,3 +406,4 @@ PROBES = {
     "end_to_end": probe_end_to_end,
     "device_moves": probe_device_moves,
 }
+main = entry_point(PROBES)
