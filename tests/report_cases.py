@@ -59,7 +59,8 @@ GRADIENT_ERRORS = Figure("gradient_errors", {"cases": ["1: 2-3-1, B=1", "2: 3-3-
 
 def backprop_full_marks_with_advice() -> GradeResult:
     return _result("backprop", failed={}, advice={"sigmoid_matches_reference": [Message("advice.unstable",
-                                                  {"call": "sigmoid(z [4])"})]},
+                                                  {"call": {"function": "sigmoid",
+                                                            "arguments": [{"name": "z", "shape": [4]}]}})]},
                    notes=[])
 
 
@@ -71,7 +72,7 @@ def xor_state_dict_mistakes() -> GradeResult:
         failed={"state_dict_saved_to_file": [Message("file_differs_from_model", {
                     "file": "mi_modelo.tar", "param": "linear1.weight", "detail": "values"})],
                 "state_dict_loaded_into_new_model": [Message("new_model_differs", {
-                    "param": "extra.weight", "detail": "keys"}), Message("hint.load_state_dict")],
+                    "param": ["extra.weight"], "detail": "keys"}), Message("hint.load_state_dict")],
                 "state_dict_loads_into_reference": [Message("reference_load_failed", {"error": Message(
                     "load_problem.keys", {"missing": ["linear2.bias"], "unexpected": ["extra.weight"]})})],
                 "dataset_length": [Message("raised", {"function": "XORDataset", "type": "ValueError",
@@ -90,7 +91,8 @@ def backprop_with_a_failed_case() -> GradeResult:
     """A case's call as a detail under its sentence, then a mismatch."""
     return _result("backprop", failed={"backprop_matches_reference": [
         Message("cases_failed", {"function": "backprop", "failed": 2, "total": 6}),
-        Message("case_call", {"call": "backprop(x [5, 3], y [5, 1], params 3-3-1)"}),
+        Message("case_call", {"call": {"function": "backprop", "arguments": [
+            {"name": "x", "shape": [5, 3]}, {"name": "y", "shape": [5, 1]}, {"name": "params", "sizes": [3, 3, 1]}]}}),
         Message("mismatch.values", {"what": "dW1", "expected": 0.25, "got": -0.25, "max_abs": 0.5,
                                     "max_rel": 2.0, "index": [0, 1]})]}, advice={}, notes=[])
 

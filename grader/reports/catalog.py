@@ -1,7 +1,8 @@
 """One catalog of messages per language; results carry keys and plain values, renderers look
 them up here, and the catalog's sentences say how each value is written: ``{missing:names}`` a
 list of names as code (``"—"`` when empty), ``{detail:word}`` a word of the grader's (``keys``,
-``timeout``) in the catalog's language, from its ``[words]`` table."""
+``timeout``) in the catalog's language, from its ``[words]`` table; shapes, calls, what a probe saw
+and rounded numbers as value_formats.py writes them (``{got:shape}``, ``{got:round6}``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import tomllib
 from importlib import resources
 from typing import Any, Mapping
 
+from grader.reports.value_formats import formatted
 from grader.trusted.results import Message
 
 LANGUAGES = ("es", "en")
@@ -28,7 +30,7 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 class _Formatter(string.Formatter):
     """str.format with the catalogs' own conversions: every value keeps what ``format`` does
-    with it, except under the specs "names" and "word"."""
+    with it, except under the specs "names" and "word" and those of value_formats.py."""
 
     def __init__(self, entries: dict[str, str]):
         self.entries = entries
@@ -40,7 +42,8 @@ class _Formatter(string.Formatter):
         if format_spec == "word":
             # A value the catalog has no word for is shown as it came (a result of a later version).
             return self.entries.get(f"words.{value}", str(value))
-        return super().format_field(value, format_spec)
+        text = formatted(value, format_spec)
+        return text if text is not None else super().format_field(value, format_spec)
 
 
 class Catalog:

@@ -40,10 +40,6 @@ class Mismatch:
         }
 
 
-def shape_text(shape) -> str:
-    return "[" + ", ".join(str(int(n)) for n in shape) + "]"
-
-
 def shape_of(tensor: torch.Tensor) -> list[int]:
     """A tensor's shape as plain numbers, for a message (the catalogs show it as ``[4, 2]``)."""
     return [int(n) for n in tensor.shape]

@@ -12,7 +12,7 @@ from grader.trusted.compare import FLOAT64, compare, shape_of
 from grader.trusted.judges.backprop.expected import FINITE_DIFFERENCES
 from grader.trusted.judges.backprop.mistakes import hints
 from grader.trusted.judges.backprop.network import PARAMETERS
-from grader.trusted.judges.backprop.verdicts.cases import (call_text, case_problem, first_failure, recorded_outcomes,
+from grader.trusted.judges.backprop.verdicts.cases import (call_made, case_problem, first_failure, recorded_outcomes,
                                                            stability_advice, student_parts)
 from grader.trusted.judges.contract import CellOf
 from grader.trusted.judges.evidence import exception_messages
@@ -84,7 +84,7 @@ def _gradient_error_figure(artifact: Artifact, cases: list, want: list[dict[str,
 
 def _backprop_shape_problem(artifact: Artifact, key: str, outcome: dict, arguments: list,
                             want: dict[str, torch.Tensor], cell_of: CellOf) -> list[Message]:
-    call = Message("case_call", {"call": call_text("backprop", arguments)})
+    call = Message("case_call", {"call": call_made("backprop", arguments)})
     if "error" in outcome:
         return [call] + exception_messages(outcome["error"], "backprop", cell_of)
     got, problems = student_parts("backprop", artifact, key, outcome)
@@ -93,8 +93,7 @@ def _backprop_shape_problem(artifact: Artifact, key: str, outcome: dict, argumen
     result = outcome.get("result", {})
     keys = result.get("keys") if isinstance(result.get("keys"), list) else []
     if sorted(str(k) for k in keys) != sorted(PARAMETERS):
-        return [call, Message("gradient_keys", {"got": ", ".join(str(k) for k in keys) or "-",
-                                                "expected": ", ".join(PARAMETERS)})]
+        return [call, Message("gradient_keys", {"got": [str(k)[:40] for k in keys[:16]], "expected": list(PARAMETERS)})]
     params = arguments[0]
     for name in PARAMETERS:
         tensor = got.get(name)
@@ -128,5 +127,5 @@ def _own_helpers_advice(artifact: Artifact, answers, failed_helpers: list[str]) 
     if not wrong:
         return []
     if failed_helpers:
-        return [Message("advice.own_helpers_wrong", {"functions": ", ".join(f"`{f}`" for f in failed_helpers)})]
+        return [Message("advice.own_helpers_wrong", {"functions": list(failed_helpers)})]
     return [Message("advice.own_helpers_differ")]

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from grader.trusted.artifacts import Artifact
-from grader.trusted.compare import FLOAT64, Tolerance, shape_text
+from grader.trusted.compare import FLOAT64, Tolerance, shape_of
 from grader.trusted.judges.backprop.mistakes import hints
 from grader.trusted.judges.backprop.network import ARGUMENTS, PARAMETERS
 from grader.trusted.judges.contract import CellOf
@@ -17,15 +17,16 @@ from grader.trusted.judges.verdict import mismatched
 from grader.trusted.results import Message
 
 
-def call_text(name: str, arguments: list) -> str:
-    shown = []
+def call_made(name: str, arguments: list) -> dict[str, Any]:
+    """The grader's call of ``name`` on ``arguments`` as a message carries it (the catalogs write
+    it, ``{call:call}``): each argument's name and shape, the parameters' layer sizes."""
+    shown: list[dict[str, Any]] = []
     for label, value in zip(ARGUMENTS[name], arguments):
         if isinstance(value, dict):
-            sizes = (value["W1"].shape[1], value["W1"].shape[0], value["W2"].shape[0])
-            shown.append(f"{label} {'-'.join(str(n) for n in sizes)}")
+            shown.append({"name": label, "sizes": [value["W1"].shape[1], value["W1"].shape[0], value["W2"].shape[0]]})
         else:
-            shown.append(f"{label} {shape_text(value.shape)}")
-    return f"{name}({', '.join(shown)})"
+            shown.append({"name": label, "shape": shape_of(value)})
+    return {"function": name, "arguments": shown}
 
 
 def recorded_outcomes(artifact: Artifact, prefix: str) -> list[dict]:
@@ -70,7 +71,7 @@ def first_failure(name: str, failures: list[list[Message]], total: int) -> list[
 def case_problem(name: str, artifact: Artifact, key: str, outcome: dict, arguments: list,
                  want: dict[str, torch.Tensor], parts: tuple[str, ...], cell_of: CellOf,
                  tolerance: Tolerance = FLOAT64) -> list[Message]:
-    call = Message("case_call", {"call": call_text(name, arguments)})
+    call = Message("case_call", {"call": call_made(name, arguments)})
     if "error" in outcome:
         return [call] + exception_messages(outcome["error"], name, cell_of)
     if "result" not in outcome:
@@ -95,7 +96,7 @@ def stability_advice(name: str, artifact: Artifact, inputs) -> list[Message]:
     if not all("result" in outcome for outcome in recorded_outcomes(artifact, "case")):
         return []
     for index, (arguments, outcome) in enumerate(zip(cases, recorded_outcomes(artifact, "extreme"))):
-        call = call_text(name, arguments)
+        call = call_made(name, arguments)
         if "error" in outcome:
             return [Message("advice.unstable_raised", {"call": call, "type": str(outcome["error"].get("type", ""))
                                                        if isinstance(outcome["error"], dict) else ""})]

@@ -7,7 +7,6 @@ from typing import Any
 import torch
 
 from grader.trusted.artifacts import Artifact
-from grader.trusted.compare import shape_text
 from grader.trusted.judges.backprop.inputs import TRAINING_EPOCHS, TRAINING_SIZES
 from grader.trusted.judges.backprop.network import PARAMETERS, layers
 from grader.trusted.judges.contract import CellOf
@@ -39,7 +38,7 @@ def judge_training(artifact: Artifact, inputs, hidden, cell_of: CellOf, uses_aut
     accuracy = float(((output >= 0.5).to(torch.float64) == hidden["test_y"]).to(torch.float64).mean())
     details = {"accuracy": 100 * accuracy, "threshold": 100 * ACCURACY_THRESHOLD,  # the catalogs format them
                "n": len(hidden["test_y"]), "epochs": TRAINING_EPOCHS,
-               "sizes": "-".join(str(n) for n in TRAINING_SIZES)}
+               "sizes": list(TRAINING_SIZES)}
     if accuracy >= ACCURACY_THRESHOLD and not messages:
         return Verdict(name, True, [Message("training_reached", details)])
     return Verdict(name, False, messages + [Message("training_low", details)])
@@ -57,7 +56,9 @@ def _training_problem(problem: dict) -> Message:
         "got": _shape_or_text(problem.get("got")), "expected": _shape_or_text(problem.get("expected"))})
 
 
-def _shape_or_text(value: Any) -> str:
-    if isinstance(value, list) and all(isinstance(n, int) for n in value):
-        return shape_text(value)
+def _shape_or_text(value: Any) -> list[int] | str:
+    """A shape the probe reported, as plain sizes (the catalogs write it, ``{got:shape}``), or
+    what else it reported, trimmed."""
+    if isinstance(value, list) and all(isinstance(n, int) and not isinstance(n, bool) for n in value):
+        return value[:8]
     return str(value)[:60]

@@ -13,7 +13,7 @@ from grader.trusted.judges.verdict import failed, verdict
 from grader.trusted.judges.xor.inputs import DEFAULT_STD
 from grader.trusted.judges.xor.mistakes import (TABLE, mostly_same_labels, same_batch, same_counts, same_items,
                                                 same_noise)
-from grader.trusted.judges.xor.verdicts.described import describe, tensor_ok
+from grader.trusted.judges.xor.verdicts.described import seen, tensor_ok
 from grader.trusted.results import Message, Verdict
 
 CORNERS = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
@@ -38,7 +38,7 @@ def judge_dataset(artifacts: dict[str, Artifact], inputs: dict[str, Any], cell_o
         messages = []
         for attr, dtype, shape in (("data", "float32", [size, 2]), ("label", "int64", [size])):
             if not tensor_ok(v.get(attr), dtype, shape):
-                messages.append(Message("attr_wrong", {"attr": attr, "got": describe(v.get(attr)),
+                messages.append(Message("attr_wrong", {"attr": attr, "got": seen(v.get(attr)),
                                                        "dtype": dtype, "shape": shape}))
         if v.get("item_len") != 2:
             messages.append(Message("item_not_pair", {"got": v.get("item_kind")}))
@@ -46,7 +46,7 @@ def judge_dataset(artifacts: dict[str, Artifact], inputs: dict[str, Any], cell_o
             for part, dtype, shape in (("data_point", "float32", [2]), ("data_label", "int64", [])):
                 key = "item_point" if part == "data_point" else "item_label"
                 if not tensor_ok(v.get(key), dtype, shape):
-                    messages.append(Message("item_wrong", {"part": part, "got": describe(v.get(key)),
+                    messages.append(Message("item_wrong", {"part": part, "got": seen(v.get(key)),
                                                            "dtype": dtype, "shape": shape}))
             if not messages and v.get("items_match_tensors") is not True:
                 messages.append(Message("item_inconsistent"))
@@ -67,8 +67,8 @@ def judge_dataset(artifacts: dict[str, Artifact], inputs: dict[str, Any], cell_o
         for b, pair in zip(expected_sizes, batches):
             if not (isinstance(pair, list) and len(pair) == 2 and tensor_ok(pair[0], "float32", [b, 2])
                     and tensor_ok(pair[1], "int64", [b])):
-                got = [describe(p) for p in pair] if isinstance(pair, list) else [str(pair)]
-                messages.append(Message("batch_wrong", {"batch": batch, "got": "; ".join(got),
+                got = [seen(p) for p in pair] if isinstance(pair, list) else [seen(pair)]
+                messages.append(Message("batch_wrong", {"batch": batch, "got": got,
                                                         "x_shape": [b, 2], "y_shape": [b]}))
                 messages += diagnose(TABLE, "XORDataset.batches", pair, same_batch, b)
                 break
@@ -109,7 +109,7 @@ def _judge_dataset_samples(samples: Artifact, inputs: dict[str, Any], cell_of: C
         if len(bad) > 0.005 * size:
             i = int(bad[0])
             labels_msgs.append(Message("labels_wrong", {
-                "bad": len(bad), "total": size, "point": [round(float(c), 3) for c in data[i]],
+                "bad": len(bad), "total": size, "point": [float(c) for c in data[i]],
                 "got": int(label[i]), "expected": int(want[i])}))
             labels_msgs += diagnose(TABLE, "XORDataset.labels", label, mostly_same_labels, corner)
             break
@@ -128,7 +128,7 @@ def _judge_dataset_samples(samples: Artifact, inputs: dict[str, Any], cell_of: C
         measured = float((data - nearest_corner(data)).pow(2).mean().sqrt())
         measured_stds.append(measured)
         if not abs(measured / std - 1) <= 0.15:
-            noise_msgs.append(Message("noise_std_wrong", {"std": round(std, 4), "measured": round(measured, 4)}))
+            noise_msgs.append(Message("noise_std_wrong", {"std": std, "measured": measured}))
     if noise_msgs:
         noise_msgs += diagnose(TABLE, "XORDataset.noise", measured_stds, same_noise, [std for _, std in stds])
     return [verdict(LABELS, labels_msgs), verdict(CORNERS_SEEN, corner_msgs), verdict(NOISE, noise_msgs)]

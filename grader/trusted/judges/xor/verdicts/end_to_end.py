@@ -11,7 +11,7 @@ from grader.trusted.compare import dtype_text
 from grader.trusted.judges.contract import CellOf
 from grader.trusted.judges.verdict import failed
 from grader.trusted.judges.xor.model import PARAMETER_NAMES, reference_forward, strict_load_problem
-from grader.trusted.judges.xor.verdicts.described import describe
+from grader.trusted.judges.xor.verdicts.described import seen
 from grader.trusted.judges.xor.verdicts.figures import boundary_figure, training_figure
 from grader.trusted.results import Message, Verdict
 
@@ -52,7 +52,7 @@ def judge_end_to_end(e2e: Artifact, inputs, hidden, answers, forward_ok: bool, c
         without_training.append(_median_accuracy_logits(shuffled, labels))
     accuracy = _accuracy(logits, labels)
     if accuracy is None:
-        return Verdict(name, False, [Message("logits_unusable", {"got": describe(
+        return Verdict(name, False, [Message("logits_unusable", {"got": seen(
             {"kind": "tensor", "dtype": dtype_text(logits.dtype), "shape": list(logits.shape)}
             if isinstance(logits, torch.Tensor) else {"kind": type(logits).__name__})})])
     # Percentages, formatted by the catalogs.

@@ -68,7 +68,7 @@ def accuracy_messages(evaluation: Artifact, inputs, answers, cell_of: CellOf) ->
     if not wrong:
         return []
     got, want = wrong[0]
-    messages = [Message("accuracy_wrong", {"got": round(got, 6), "expected": round(want, 6)})]
+    messages = [Message("accuracy_wrong", {"got": got, "expected": want})]
     sets = eval_sets(inputs)
     found = None
     for (result, _), case in zip(returned, sets):

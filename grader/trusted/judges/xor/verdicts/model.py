@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from grader.trusted.artifacts import Artifact
-from grader.trusted.compare import FLOAT32, FLOAT64, compare, shape_text
+from grader.trusted.compare import FLOAT32, FLOAT64, compare
 from grader.trusted.judges.contract import CellOf
 from grader.trusted.judges.evidence import mismatch_message
 from grader.trusted.judges.mistakes import diagnose
@@ -28,8 +28,8 @@ def judge_model(structure: Artifact, forward: Artifact, inputs, answers, cell_of
             want = answers[f"parameters{i}"]
             got = got_params[i] if i < len(got_params) else []
             if got != want:
-                messages.append(Message("params_wrong", {"sizes": size, "got": _params_text(got),
-                                                         "expected": _params_text(want)}))
+                messages.append(Message("params_wrong", {"sizes": size, "got": _parameters(got),
+                                                         "expected": want}))
                 messages += [m for m in diagnose(TABLE, "ClasificadorSimple.parameters", got, _same_list, want)
                              if m not in messages]
         verdicts.append(Verdict("model_parameter_shapes", not messages, messages))
@@ -81,7 +81,10 @@ def _same_list(got: Any, candidate: list) -> bool:
     return got == candidate
 
 
-def _params_text(params: Any) -> str:
+def _parameters(params: Any) -> list | str:
+    """The probe's ``[[name, shape], ...]`` as a message carries it (the catalogs write it,
+    ``{got:params}``): the kernel's claim, so trimmed to plain names and sizes."""
     if not isinstance(params, list):
-        return str(params)
-    return ", ".join(f"{p[0]} {shape_text(p[1])}" for p in params if isinstance(p, list) and len(p) == 2) or "—"
+        return str(params)[:200]
+    return [[str(p[0])[:60], [n for n in p[1] if isinstance(n, int)][:8] if isinstance(p[1], list) else str(p[1])[:60]]
+            for p in params[:16] if isinstance(p, list) and len(p) == 2]

@@ -3,6 +3,8 @@ reference model."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from grader.trusted.artifacts import Artifact, plain_tensors
@@ -93,9 +95,11 @@ def _load_saved_state(saved: Artifact) -> tuple[dict[str, torch.Tensor] | None, 
     return state, False
 
 
-def _state_difference(got: dict[str, torch.Tensor], want: dict[str, torch.Tensor]) -> dict[str, str] | None:
+def _state_difference(got: dict[str, torch.Tensor], want: dict[str, torch.Tensor]) -> dict[str, Any] | None:
+    """Which keys differ (the names, a list the catalogs write, ``{param:list}``), or the first
+    parameter whose values do."""
     if sorted(got) != sorted(want):
-        return {"param": ", ".join(sorted(set(got) ^ set(want)))[:200], "detail": "keys"}
+        return {"param": [name[:60] for name in sorted(set(got) ^ set(want))[:12]], "detail": "keys"}
     for name in want:
         if compare(got[name], want[name], FLOAT32) is not None:
             return {"param": name, "detail": "values"}
