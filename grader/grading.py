@@ -236,7 +236,7 @@ def _run_notes(run: NotebookRun, incidents: list[Incident], probe_cells: dict[st
                 hints.add(hint)
                 notes.append(Message(hint))
         elif cell.status == "timeout":
-            notes.append(Message("cell_timeout", {"cell": cell.index + 1, "seconds": round(cell.seconds)}))
+            notes.append(Message("cell_timeout", {"cell": cell.index + 1, "seconds": cell.seconds}))
     notes += [Message("output_truncated", {"cell": index + 1}) for index in run.truncated_cells]
     if run.timed_out:
         notes.append(Message("notebook_timeout"))
@@ -268,15 +268,15 @@ def _deadline_notes(probe_cells: dict[str, CellOutcome], limits: Limits) -> list
     late = [name for name, outcome in probe_cells.items() if outcome.ending == DEADLINE]
     if not late:
         return []
-    return [Message("grading_timeout", {"seconds": round(limits.grading_timeout_s), "probes": ", ".join(late)})]
+    return [Message("grading_timeout", {"seconds": limits.grading_timeout_s, "probes": late})]
 
 
 def _incident_notes(incident: Incident, limits: Limits) -> list[Message]:
     """Which code ended the kernel, how, and what the grader did about it."""
     if incident.status == "timeout":
-        how = Message("ending.timeout", {"seconds": round(incident.seconds)})
+        how = Message("ending.timeout", {"seconds": incident.seconds})
     elif incident.status == "stuck":
-        how = Message("ending.stuck", {"seconds": round(max(incident.seconds - limits.interrupt_grace_s, 0))})
+        how = Message("ending.stuck", {"seconds": max(incident.seconds - limits.interrupt_grace_s, 0)})
     elif incident.ending is not None and incident.ending.kind == "memory":
         how = Message("ending.memory", {"megabytes": limits.memory_mb})
     elif incident.ending is not None and incident.ending.kind == "exit":

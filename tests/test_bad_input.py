@@ -176,4 +176,4 @@ def test_probes_left_at_the_grading_deadline_are_not_run_and_named():
     assert (outcome.status, outcome.ending) == ("not_run", DEADLINE)
     notes = _deadline_notes({"mse_loss": CellOutcome(-1, None, "stuck"), "sigmoid": outcome,
                              "backprop": outcome}, limits)
-    assert notes == [Message("grading_timeout", {"seconds": 0, "probes": "sigmoid, backprop"})]
+    assert notes == [Message("grading_timeout", {"seconds": 0, "probes": ["sigmoid", "backprop"]})]
