@@ -12,9 +12,12 @@ After changing a probe, a mutant or the reference notebooks, record again:
 from __future__ import annotations
 
 import ast
+import builtins
+import dis
 import hashlib
 import importlib.util
 import json
+import types
 
 import pytest
 
@@ -97,6 +100,25 @@ def test_a_probe_module_imports_only_the_modules_before_it_in_its_bundle(assignm
                 assert not any(alias.name.split(".")[0] == "grader" for alias in node.names), module
             elif isinstance(node, ast.ImportFrom) and (node.level or node.module.split(".")[0] == "grader"):
                 assert node.level == 0 and node.module in modules[:index], (module, node.module)
+
+
+def _global_loads(code: types.CodeType):
+    for instruction in dis.get_instructions(code):
+        if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+            yield instruction.argval
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            yield from _global_loads(constant)
+
+
+@pytest.mark.parametrize("assignment", sorted(ASSIGNMENTS))
+def test_a_probe_module_uses_no_global_it_does_not_define_or_import(assignment):
+    """No probe file leans on a name another file of its bundle defines (they used to be run as one
+    text): every global a module reads is its own, imported, or a builtin."""
+    for module in bundle_modules(assignment):
+        code = compile(importlib.util.find_spec(module).loader.get_source(module), module, "exec")
+        defined = {i.argval for i in dis.get_instructions(code) if i.opname in ("STORE_NAME", "STORE_GLOBAL")}
+        assert set(_global_loads(code)) - defined - set(vars(builtins)) - {"__name__"} == set(), module
 
 
 def test_a_mistake_costs_points_in_its_gradescope_tests_with_markdown_feedback():
