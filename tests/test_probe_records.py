@@ -6,8 +6,10 @@ from weights it evaluates itself, or from a kernel forward that depends on the t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 
 import pytest
 import torch
@@ -18,7 +20,39 @@ from grader.trusted.judges.xor.verdicts.end_to_end import SHUFFLES, judge_end_to
 from grader.trusted.judges.autograd_code import autograd_in_code
 from grader.trusted.judges.backprop import FUNCTIONS
 from grader.trusted.records import RecordFolder
-from grader.untrusted.probes import in_process_tools
+from grader.untrusted.probes import in_process_keeper, in_process_tools
+
+
+# ---------------------------------------------------------------- a probe alone, without a pid namespace
+
+def _state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rpartition(")")[2].split()[0]
+
+
+def test_without_a_pid_namespace_the_keeper_stops_the_kernel_and_all_it_started():
+    """Mode "none": the probe's child stops the kernel's family, each process /proc shows as born
+    of it (here a shell standing in for the kernel, with a child), and says the stop is complete."""
+    import subprocess
+    import time
+
+    keeper = in_process_keeper()
+    kernel = subprocess.Popen(["/bin/sh", "-c", "sleep 60 & wait"])
+    try:
+        deadline = time.monotonic() + 10
+        while len(keeper["_kernel_and_descendants"](kernel.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stopped, complete = keeper["_stop_family"](kernel.pid, os.getpid())
+        assert complete and stopped == keeper["_kernel_and_descendants"](kernel.pid) and len(stopped) == 2
+        deadline = time.monotonic() + 5
+        while any(_state(pid) not in "Tt" for pid in stopped) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert all(_state(pid) in "Tt" for pid in stopped)
+    finally:
+        for pid in keeper["_kernel_and_descendants"](kernel.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        kernel.wait()
 
 
 # ---------------------------------------------------------------- records written by the keeper
