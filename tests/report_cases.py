@@ -52,7 +52,8 @@ BOUNDARY = Figure("decision_boundary", {
 })
 LOSSES = Figure("loss_curves", {"student": [0.71, 0.69, 0.74, 0.83, 0.97, 1.2],
                                 "reference": [0.71, 0.69, 0.68, 0.66, 0.65, 0.63]})
-GRADIENT_ERRORS = Figure("gradient_errors", {"cases": ["1: 2-3-1, B=1", "2: 3-3-3, B=5"],
+GRADIENT_ERRORS = Figure("gradient_errors", {"cases": [{"case": 1, "sizes": [2, 3, 1], "batch": 1},
+                                                       {"case": 2, "sizes": [3, 3, 3], "batch": 5}],
                                              "parameters": ["W1", "b1", "W2", "b2"],
                                              "errors": [[1e-16, 2e-16, 0.4, None], [3e-16, 1e-15, 0.9, 1.0]]})
 

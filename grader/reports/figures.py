@@ -94,7 +94,11 @@ def _loss_curves(data: dict, catalog: Catalog):
 
 
 def _gradient_errors(data: dict, catalog: Catalog):
-    rows, columns = list(data["cases"]), list(data["parameters"])
+    # A case is its number, layer sizes and batch, labelled by the catalog (a label as text: a
+    # result of an earlier version).
+    rows = [catalog.formatted("figures.gradient_case", {k: row.get(k, "?") for k in ("case", "sizes", "batch")})
+            if isinstance(row, dict) else str(row) for row in data["cases"]]
+    columns = list(data["parameters"])
     errors = np.array([[math.nan if v is None else float(v) for v in row] for row in data["errors"]], dtype=float)
     shown = np.log10(np.clip(errors, 1e-16, 1e3))
     fig, ax = plt.subplots(figsize=(1.2 * len(columns) + 2.5, 0.45 * len(rows) + 1.4))

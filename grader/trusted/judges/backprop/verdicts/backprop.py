@@ -68,8 +68,8 @@ def _gradient_error_figure(artifact: Artifact, cases: list, want: list[dict[str,
     rows, errors = [], []
     for index, arguments in enumerate(cases):
         params, x = arguments[0], arguments[1]
-        sizes = "-".join(str(n) for n in (params["W1"].shape[1], params["W1"].shape[0], params["W2"].shape[0]))
-        rows.append(f"{index + 1}: {sizes}, B={x.shape[0]}")
+        sizes = [params["W1"].shape[1], params["W1"].shape[0], params["W2"].shape[0]]
+        rows.append({"case": index + 1, "sizes": sizes, "batch": x.shape[0]})  # the catalogs label it
         row = []
         for name in PARAMETERS:
             got, expected = artifact.tensors.get(f"case{index}.{name}"), want[index][name]
