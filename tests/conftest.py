@@ -62,3 +62,10 @@ def graded(tmp_path_factory):
         return cache[key]
 
     return grade
+
+
+def pytest_collection_modifyitems(config, items):
+    """The modules kept on one worker (pytest.mark.xdist_group: each a few minutes of gradings
+    behind one fixture) first: under -n 2 (--dist loadgroup) they start while the other worker
+    takes the many short tests, rather than one worker grading a whole module alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)

@@ -19,7 +19,7 @@ from conftest import apply_replacements, load_cases
 from gradescope_schema import assert_gradescope_file
 from grader.cli import main
 
-pytestmark = pytest.mark.kernel
+pytestmark = [pytest.mark.kernel, pytest.mark.xdist_group("uninterrupted_class")]  # one worker builds its module fixture
 
 
 @pytest.fixture(scope="module")

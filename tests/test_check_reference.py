@@ -67,3 +67,15 @@ def test_a_mutant_that_loses_points_elsewhere_than_it_claims_deviates_and_says_h
         console.print(table)
     row = next(line for line in console.export_text().splitlines() if "sigmoid_sign_flipped" in line)
     assert row.count("✗") == 1 and "FAIL" in row
+
+
+def test_the_jobs_get_every_case_once_the_long_ones_first_and_the_skeletons_last():
+    # -j 2 ends together when the cases started last are short: a skeleton stops at its first
+    # NotImplementedError, while a reference or a correct variant trains to the end.
+    every = check.cases()
+    handed = check.longest_first(every)
+    assert sorted(c.label for c in handed) == sorted(c.label for c in every)
+    skeletons = sum(c.kind == "skeleton" for c in every)
+    assert skeletons and {c.kind for c in handed[-skeletons:]} == {"skeleton"}
+    firsts = handed[:sum(c.kind in ("reference", "variant") for c in every)]
+    assert {c.kind for c in firsts} == {"reference", "variant"}

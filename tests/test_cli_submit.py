@@ -44,9 +44,10 @@ def test_submit_writes_results_json_and_exit_status(tmp_path, reference_xor):
     assert f"--seed {SEED}" in results["output"]
 
 
-def test_no_report_writes_no_report_and_colour_follows_force_color(tmp_path, reference_xor):
+def test_no_report_writes_no_report_and_colour_follows_force_color(tmp_path, reference):
+    # backprop's reference: full marks as xor's, in about two thirds of the time (no XOR training).
     path = tmp_path / "entrega.ipynb"
-    nbformat.write(reference_xor, path)
+    nbformat.write(reference("backprop"), path)
     result = CliRunner(env={"FORCE_COLOR": "1"}).invoke(main, ["submit", str(path), "--seed", str(SEED),
                                                               "--no-report"])
     assert result.exit_code == 0, result.output

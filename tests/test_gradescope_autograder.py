@@ -33,7 +33,7 @@ from grader.gradescope.limits import container_limits
 from grader.notebook_file import code_digest
 from grader.seeds import grading_seed
 
-pytestmark = pytest.mark.kernel
+pytestmark = [pytest.mark.kernel, pytest.mark.xdist_group("installed_autograder")]  # one worker builds its module fixture
 AS = os.environ.get("GRADER_GRADESCOPE_E2E", "capsh")
 HIDDEN = "backprop_training_reaches_accuracy"
 TIMEOUT_S = 1200

@@ -243,6 +243,6 @@ def test_a_wheel_installed_away_from_the_course_grades_the_course_it_is_pointed_
     lost = subprocess.run([grade, "submit", str(WORKTREE / "exercises" / "backprop.ipynb"), "--no-report"],
                           capture_output=True, text=True, cwd=tmp_path, env=env)
     assert lost.returncode == 2 and "--course DIR" in lost.stderr and "GRADER_COURSE" in lost.stderr, lost.stderr
-    graded = subprocess.run([grade, "submit", "--course", str(WORKTREE), str(WORKTREE / "reference" / "xor.ipynb"),
+    graded = subprocess.run([grade, "submit", "--course", str(WORKTREE), str(WORKTREE / "reference" / "backprop.ipynb"),
                              "--no-report", "--lang", "en"], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert graded.returncode == 0 and "Total: 100/100" in graded.stdout, graded.stdout + graded.stderr

@@ -25,7 +25,7 @@ from grader.authoring.release import solution_lines
 from grader.cli import main
 from grader.selfcheck.cells import CHECK_TAG, check_cell
 
-pytestmark = pytest.mark.kernel
+pytestmark = [pytest.mark.kernel, pytest.mark.xdist_group("student_bundle")]  # one worker builds its module fixture
 
 
 @pytest.fixture(scope="module")

@@ -150,10 +150,23 @@ def _table_coverage_problems(assignment: str) -> list[str]:
             if (tag, hint) not in shown]
 
 
+# How long a case's grading runs, roughly, by kind: a reference or a correct variant runs every
+# probe to the end, the training too; a mutant mostly as long; a skeleton stops at the first
+# NotImplementedError of each probe. Only the order of these matters (longest_first).
+RELATIVE_COST = {"reference": 2, "variant": 2, "mutant": 1, "skeleton": 0}
+
+
+def longest_first(chosen: list[Case]) -> list[Case]:
+    """The cases in the order they are handed to the jobs: the longest first, so that the last
+    ones to start are short and the jobs end close together instead of one job grading a long
+    case alone at the end. Findings are reported sorted by label whatever the order."""
+    return sorted(chosen, key=lambda case: -RELATIVE_COST[case.kind])
+
+
 def run_cases(chosen: list[Case], jobs: int, record: Path | None = None) -> Iterator[Finding]:
-    """Findings as cases finish, ``jobs`` at a time, each in its own kernel; with ``record``, each
-    case's artifacts are kept in ``record/<assignment>/<case.folder>``."""
-    return as_finished(functools.partial(judge_case, record=record), chosen, jobs)
+    """Findings as cases finish, ``jobs`` at a time, each in its own kernel, longest first; with
+    ``record``, each case's artifacts are kept in ``record/<assignment>/<case.folder>``."""
+    return as_finished(functools.partial(judge_case, record=record), longest_first(chosen), jobs)
 
 
 def clear_recorded(chosen: list[Case]) -> None:
