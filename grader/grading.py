@@ -37,6 +37,7 @@ from grader.untrusted.probes import probe_source
 from grader.untrusted import sandbox
 from grader.untrusted.recovery import DEADLINE, Incident, RecoveringKernel
 from grader.untrusted.limits import Limits
+from grader.untrusted.messages import MAX_MESSAGE_BYTES
 from grader.untrusted.outcomes import CellOutcome, NotebookRun
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -279,6 +280,8 @@ def _incident_notes(incident: Incident, limits: Limits) -> list[Message]:
         how = Message("ending.stuck", {"seconds": max(incident.seconds - limits.interrupt_grace_s, 0)})
     elif incident.ending is not None and incident.ending.kind == "memory":
         how = Message("ending.memory", {"megabytes": limits.memory_mb})
+    elif incident.ending is not None and incident.ending.kind == "message":
+        how = Message("ending.message", {"megabytes": MAX_MESSAGE_BYTES // 2**20})
     elif incident.ending is not None and incident.ending.kind == "exit":
         how = Message("ending.exit", {"code": incident.ending.code})
     elif incident.ending is not None and incident.ending.kind == "signal":

@@ -38,8 +38,9 @@ Role = Literal["headline", "detail", "location"]
 ROLES: tuple[Role, ...] = get_args(Role)
 
 # How a kernel ended (Ending.kind): its process exited with a status, a signal ended it, it hit
-# the memory limit, or the grading's deadline came before its code could run.
-EndingKind = Literal["exit", "signal", "memory", "deadline"]
+# the memory limit, it sent a message larger than the grader takes, or the grading's deadline
+# came before its code could run.
+EndingKind = Literal["exit", "signal", "memory", "message", "deadline"]
 
 
 @dataclass(frozen=True)

@@ -148,8 +148,8 @@ def contained_grading(case: dict, folder: Path):
     sockets = tempfile.mkdtemp(prefix="hostile-", dir="/tmp")
     # The grader's folders land here, so that whatever outlives the grading can be found by them:
     # every process of the sandbox has one in its command line (bwrap's binds, the kernel's -f).
-    saved = tempfile.tempdir, sandbox._short_temp_dir
-    tempfile.tempdir, sandbox._short_temp_dir = str(jobs), lambda: sockets
+    saved = tempfile.tempdir, sandbox.short_temp_dir
+    tempfile.tempdir, sandbox.short_temp_dir = str(jobs), lambda: sockets
     before = instructor_files()
     began = time.monotonic()
     global OPENED_THROUGH_LINKS
@@ -165,7 +165,7 @@ def contained_grading(case: dict, folder: Path):
                 result = grade_notebook(path, seed=SEED, limits=with_fields(Limits(), **case.get("limits", {})))
     finally:
         opened, OPENED_THROUGH_LINKS = OPENED_THROUGH_LINKS, None
-        tempfile.tempdir, sandbox._short_temp_dir = saved
+        tempfile.tempdir, sandbox.short_temp_dir = saved
 
     took = time.monotonic() - began
     assert took < case["seconds"], f"took {took:.0f} s"

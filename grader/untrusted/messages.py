@@ -16,25 +16,28 @@ MAX_ERROR_TEXT = 3000
 MAX_CELL_OUTPUT_BYTES = 2**20
 MAX_NOTEBOOK_OUTPUT_BYTES = 8 * 2**20
 TRUNCATION_MARK = "\n[grader: output truncated]\n"
-# What this process receives from a kernel at most, before any of it is looked at: one frame of a
-# message, and the messages that wait in a channel's queue. A larger frame makes zmq drop that
-# channel for good: that kernel's later output is lost (each later cell then waits nbclient's
-# iopub timeout for it), which costs nothing but that notebook's own feedback.
+# What this process receives from a kernel at most: one message of 16 MiB in all its frames (the
+# relay, grader.untrusted.relay, ends the kernel at a larger one) and, per socket, the messages
+# waiting in its queue. zmq refuses a larger frame here too, whatever reached this process.
 MAX_MESSAGE_BYTES = 16 * 2**20
 MAX_QUEUED_MESSAGES = 8
 MAX_ERROR_NAME = 200
 MAX_DISPLAY_ID = 200
 
 
+def bounded_context(context: zmq.Context) -> zmq.Context:
+    """``context``, its sockets made to refuse frames over MAX_MESSAGE_BYTES and to queue at
+    most MAX_QUEUED_MESSAGES messages."""
+    context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+    context.setsockopt(zmq.RCVHWM, MAX_QUEUED_MESSAGES)
+    return context
+
+
 class BoundedKernelClient(AsyncKernelClient):
-    """The grader's end of a kernel's channels, in a zmq context of its own whose sockets refuse
-    frames over MAX_MESSAGE_BYTES and queue at most MAX_QUEUED_MESSAGES messages."""
+    """The grader's end of a kernel's channels, in a bounded zmq context of its own."""
 
     def _context_default(self) -> zmq.asyncio.Context:
-        context = super()._context_default()
-        context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
-        context.setsockopt(zmq.RCVHWM, MAX_QUEUED_MESSAGES)
-        return context
+        return bounded_context(super()._context_default())
 
 
 def message_bytes(value) -> int:

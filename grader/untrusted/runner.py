@@ -13,9 +13,10 @@ import contextlib
 import hashlib
 import secrets
 import shutil
+import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Awaitable, Callable
 
 import nbformat
 from jupyter_client.asynchronous import AsyncKernelClient
@@ -25,27 +26,41 @@ from traitlets import Type
 
 from grader.errors import CouldNotGrade
 from grader.statuses import Ending
-from grader.untrusted import sandbox
+from grader.untrusted import leftovers, sandbox
 from grader.untrusted.environment import kernel_environment
 from grader.untrusted.kernel_cells import is_ready, preamble_cell, probe_cell
 from grader.untrusted.limits import Limits
-from grader.untrusted.messages import BoundedKernelClient, BoundedNotebookClient
+from grader.untrusted.messages import MAX_MESSAGE_BYTES, BoundedKernelClient, BoundedNotebookClient, bounded_context
 from grader.untrusted.outcomes import CellOutcome, NotebookRun, ending_of, outcome_of
+from grader.untrusted.relay import CHANNELS as RELAYED, KERNEL_DISCONNECTED, RELAY_MEMORY_BYTES, Relay, RelaySpec
 
 
 class SandboxedKernelManager(AsyncKernelManager):
     """Launches the kernel inside the sandbox's command; the connection file is handed over to
-    the sandbox's uid once written."""
+    the sandbox's uid once written. With ``relay``, every socket of the grader's (this manager's
+    control socket, and its clients') connects to the relay that ``relay`` starts for the
+    kernel's endpoints, never to the kernel itself."""
 
     client_factory = Type(BoundedKernelClient, klass=AsyncKernelClient)
     wrapper: list[str] = []
     connection_owner: Callable[[Path], None] | None = None
+    relay: Callable[[str, dict[str, int]], Awaitable[str]] | None = None
+
+    def _context_default(self):
+        return bounded_context(super()._context_default())
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         command = super().format_kernel_cmd(extra_arguments)
         if self.connection_owner is not None:
             self.connection_owner(Path(self.connection_file))
         return list(self.wrapper) + command
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        if self.relay is not None:
+            ports = {channel: getattr(self, f"{channel}_port") for channel in RELAYED}
+            # The connection file, already written, keeps the kernel's endpoints for the kernel.
+            self.ip = await self.relay(self.ip, ports)
 
 
 def _close_sockets(manager) -> None:
@@ -91,6 +106,8 @@ class KernelSession:
         self.log = job / "kernel.log"
         self.cgroup: sandbox.Walls | None = None
         self.memory_limit_hit = False
+        self.relay: Relay | None = None
+        self.relay_broke = False
         self.dead = False
         self.ending: Ending | None = None
         self.client = self._new_client()
@@ -126,7 +143,7 @@ class KernelSession:
         failures: list[str] = []
         for attempt in range(self.limits.kernel_start_attempts):
             if attempt:
-                self.client, self.dead, self.ending = self._new_client(), False, None
+                self.client, self.dead, self.ending, self.relay_broke = self._new_client(), False, None, False
             try:
                 return await self._start()
             except Exception as err:  # a CouldNotGrade says what failed and what to do
@@ -158,6 +175,11 @@ class KernelSession:
                 raise CouldNotGrade(f"cannot build the {self.isolation.mode} sandbox ({_one_line(err)}); "
                                     "run `grade doctor`") from None
             self.client.km.connection_owner = lambda path: sandbox.hand_over(path, self.isolation)
+            # The relay's sockets, in a folder of the grader's that no sandbox binds.
+            relay_folder = Path(tempfile.mkdtemp(prefix=leftovers.owned_prefix(), dir=sandbox.short_temp_dir()))
+            stack.callback(shutil.rmtree, relay_folder, ignore_errors=True)
+            self.client.km.relay = lambda ip, ports: self._start_relay(ip, ports, relay_folder)
+            stack.push_async_callback(self._close_relay)
             # The kernel's own stderr (its log, a crash report) goes to a file, not to our terminal.
             log = stack.enter_context(open(self.log, "wb"))
             kernel = self.client.async_setup_kernel(
@@ -171,6 +193,8 @@ class KernelSession:
                 _close_sockets(manager)
                 raise CouldNotGrade(f"the kernel did not start in the {self.isolation.mode} sandbox "
                                     f"({_one_line(err)}{self._log_tail()}); run `grade doctor`") from None
+            # From here on, the relay ending with the kernel is the grader's doing.
+            stack.callback(self._ending_relay)
             process = getattr(self.client.km.provisioner, "process", None)
             self.cgroup.launched(getattr(process, "pid", None))
             # The preamble imports torch, which takes seconds on a loaded machine: its time limit
@@ -184,6 +208,37 @@ class KernelSession:
                                     f"sandbox ({status} {self.ending or ''}{self._log_tail()}); run `grade doctor`")
             self._stack = stack.pop_all()
         return self
+
+    async def _start_relay(self, kernel_ip: str, ports: dict[str, int], folder: Path) -> str:
+        spec = RelaySpec(kernel_ip, str(folder / "relay"), ports, MAX_MESSAGE_BYTES, RELAY_MEMORY_BYTES)
+        self.relay = await Relay.start(spec, self._relay_broken, timeout=self.limits.kernel_start_timeout_s)
+        return spec.relay_ip
+
+    def _relay_broken(self, code: int) -> None:
+        asyncio.ensure_future(self._relay_ended(code))
+
+    async def _relay_ended(self, code: int) -> None:
+        """The relay ended unasked: the kernel sent a message larger than the grader takes, or
+        one the relay could not hold, or the kernel itself ended (its connections with it). A
+        kernel still alive a moment later is ended (nbclient then finds it dead), and its ending
+        says why; one that ended by itself keeps its own ending."""
+        if code == KERNEL_DISCONNECTED:
+            for _ in range(20):
+                manager = self.client.km
+                if manager is None or not await manager.is_alive():
+                    return
+                await asyncio.sleep(0.1)
+        self.relay_broke = True
+        await self._kill()
+
+    def _ending_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.closing = True
+
+    async def _close_relay(self) -> None:
+        if self.relay is not None:
+            await self.relay.close()
+            self.relay = None
 
     def _take_down_walls(self) -> None:
         if self.cgroup is not None:
@@ -252,6 +307,8 @@ class KernelSession:
                 pass
 
     async def _how_it_ended(self, status: str) -> Ending | None:
+        if self.relay_broke:
+            return Ending("message")
         memory = self.cgroup is not None and self.cgroup.hit_memory_limit()
         if status == "stuck":
             return Ending("memory") if memory else None

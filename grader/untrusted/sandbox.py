@@ -323,7 +323,7 @@ def job_folders(isolation: Isolation, disk_mb: int) -> Iterator[JobFolders]:
     sweep_leftovers()
     prefix = leftovers.owned_prefix()
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp, \
-            tempfile.TemporaryDirectory(prefix=prefix, dir=_short_temp_dir()) as sockets:
+            tempfile.TemporaryDirectory(prefix=prefix, dir=short_temp_dir()) as sockets:
         folders = JobFolders(Path(tmp) / "job", Path(tmp) / "exchange", Path(sockets), Path(tmp) / "seals")
         folders.job.mkdir()
         folders.exchange.mkdir()
@@ -347,10 +347,10 @@ def sweep_leftovers() -> list[str]:
     v2 = cgroups.own_v2_cgroup()
     if v2 is not None:
         bases.append(v2)
-    return leftovers.sweep(bases, [tempfile.gettempdir(), _short_temp_dir()])
+    return leftovers.sweep(bases, [tempfile.gettempdir(), short_temp_dir()])
 
 
-def _short_temp_dir() -> str:
+def short_temp_dir() -> str:
     return "/tmp" if os.path.isdir("/tmp") and os.access("/tmp", os.W_OK) else tempfile.gettempdir()
 
 
