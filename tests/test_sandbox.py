@@ -18,25 +18,13 @@ from grader.untrusted import sandbox
 from grader.untrusted.limits import Limits
 from grader.untrusted.messages import MAX_CELL_OUTPUT_BYTES
 from grader.untrusted.runner import KernelSession
+from sandboxed_cells import run_cells
 
 pytestmark = pytest.mark.kernel
 ISOLATION = sandbox.detect()
 needs_sandbox = pytest.mark.skipif(not ISOLATION.sandboxed, reason="; ".join(ISOLATION.reasons))
 needs_cgroups = pytest.mark.skipif(ISOLATION.caps.mechanism not in ("cgroup-v1", "cgroup-v2"),
                                    reason="no writable cgroup here: " + "; ".join(ISOLATION.caps.failures))
-
-
-def run_cells(job: Path, sources: list[str], limits: Limits = Limits()):
-    """Run ``sources`` as a notebook in a sandboxed kernel: (run, executed cells, session)."""
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
-    sandbox.prepare_job(job, ISOLATION)
-
-    async def go():
-        async with KernelSession(notebook, job, limits, seed=0, isolation=ISOLATION) as kernel:
-            return await kernel.run_notebook(), kernel
-
-    run, kernel = asyncio.run(go())
-    return run, notebook.cells, kernel
 
 
 def printed(cell) -> str:
