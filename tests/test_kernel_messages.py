@@ -3,20 +3,15 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import nbformat
 import pytest
 
 from grader.statuses import Ending
-from grader.untrusted import sandbox
 from grader.untrusted.messages import MAX_CELL_OUTPUT_BYTES, message_bytes
 from grader.untrusted.limits import Limits
-from grader.untrusted.runner import KernelSession
 from peak_memory import peak_mb
+from sandboxed_cells import run_cells
 
 pytestmark = pytest.mark.kernel
-ISOLATION = sandbox.detect()
 # The kernel's own session signs whatever it sends: a notebook can send any message it likes.
 SEND = """
 _k = get_ipython().kernel
@@ -24,18 +19,6 @@ def send(kind, content, buffers=None, channel='iopub'):
     socket = _k.iopub_socket if channel == 'iopub' else _k.shell_stream
     _k.session.send(socket, kind, content, parent=_k.get_parent('shell'), buffers=buffers)
 """
-
-
-def run_cells(job, sources: list[str], limits: Limits = Limits(cell_timeout_s=60)):
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
-    sandbox.prepare_job(job, ISOLATION)
-
-    async def go():
-        async with KernelSession(notebook, job, limits, seed=0, isolation=ISOLATION) as kernel:
-            return await kernel.run_notebook(), kernel
-
-    run, kernel = asyncio.run(go())
-    return run, notebook.cells, kernel
 
 
 def test_floods_on_every_kind_of_message_stay_bounded_and_the_next_cell_runs(tmp_path):
@@ -62,7 +45,7 @@ def test_floods_on_every_kind_of_message_stay_bounded_and_the_next_cell_runs(tmp
     with peak_mb() as before:
         pass
     with peak_mb() as peak:
-        run, cells, _ = run_cells(tmp_path, flood)
+        run, cells, _ = run_cells(tmp_path, flood, Limits(cell_timeout_s=60))
     assert [c.status for c in run.cells] == ["ok", "ok", "ok", "error", "ok", "ok", "error", "ok"]
     assert run.cells[3].error_type == "ValueError" and run.cells[3].error_message == "the real one"
     assert "after" in "".join(o.get("text", "") for o in cells[-1].outputs)
@@ -88,7 +71,8 @@ def test_a_message_larger_than_the_grader_takes_ends_the_kernel_and_the_grader_s
     with peak_mb() as before:
         pass
     with peak_mb() as peak:
-        run, cells, kernel = run_cells(tmp_path, [SEND, "print('before')", message + "\nprint('lost')", "print('not run')"])
+        run, cells, kernel = run_cells(tmp_path, [SEND, "print('before')", message + "\nprint('lost')", "print('not run')"],
+                                      Limits(cell_timeout_s=60))
     # A message whose transfer outlasts the wait for its cell's output (nbclient's 4 s after the
     # reply) ends the kernel under the next cell.
     statuses = [c.status for c in run.cells]

@@ -18,25 +18,13 @@ from grader.untrusted import sandbox
 from grader.untrusted.limits import Limits
 from grader.untrusted.messages import MAX_CELL_OUTPUT_BYTES
 from grader.untrusted.runner import KernelSession
+from sandboxed_cells import run_cells
 
 pytestmark = pytest.mark.kernel
 ISOLATION = sandbox.detect()
 needs_sandbox = pytest.mark.skipif(not ISOLATION.sandboxed, reason="; ".join(ISOLATION.reasons))
 needs_cgroups = pytest.mark.skipif(ISOLATION.caps.mechanism not in ("cgroup-v1", "cgroup-v2"),
                                    reason="no writable cgroup here: " + "; ".join(ISOLATION.caps.failures))
-
-
-def run_cells(job: Path, sources: list[str], limits: Limits = Limits()):
-    """Run ``sources`` as a notebook in a sandboxed kernel: (run, executed cells, session)."""
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
-    sandbox.prepare_job(job, ISOLATION)
-
-    async def go():
-        async with KernelSession(notebook, job, limits, seed=0, isolation=ISOLATION) as kernel:
-            return await kernel.run_notebook(), kernel
-
-    run, kernel = asyncio.run(go())
-    return run, notebook.cells, kernel
 
 
 def printed(cell) -> str:
@@ -217,3 +205,19 @@ def test_leftovers_of_a_killed_grader_are_removed_and_a_running_graders_are_not(
             subprocess.run(["rm", "-rf", str(folder)])
         if cgroup.exists():
             leftovers.remove_cgroup(cgroup)
+
+
+@pytest.mark.parametrize("command", ["root", "rootless_as_root", "rootless"])
+def test_every_sandboxed_mode_binds_the_shared_folders_read_write_and_the_sealed_files_read_only(command, tmp_path):
+    from grader.untrusted import bwrap
+
+    job, shared, sealed = tmp_path / "job", tmp_path / "exchange", tmp_path / "seals"
+    binds = bwrap.Binds(shared=(shared,), sealed=(sealed,))
+    made = {"root": lambda: bwrap.root_command(job, job / "work", job / "home", 16, binds),
+            "rootless_as_root": lambda: bwrap.rootless_as_root_command("/proc/1/ns/user", job, job / "work",
+                                                                       job / "home", 16, binds),
+            "rootless": lambda: bwrap.rootless_command(job, job / "work", job / "home", 16, binds)}[command]()
+    triples = [made[i:i + 3] for i in range(len(made) - 2)]
+    assert ["--bind", str(shared), str(shared)] in triples
+    assert ["--ro-bind", str(sealed), str(sealed)] in triples
+    assert ["--bind", str(sealed), str(sealed)] not in triples

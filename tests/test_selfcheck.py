@@ -156,3 +156,19 @@ def test_release_wheel_without_a_bundle_is_one_line_and_exit_2():
     result = CliRunner().invoke(main, ["release", "--wheel"])
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr == "grade: error: --wheel builds the student bundle as a wheel: give --student-bundle DIR too\n"
+
+
+def test_the_probes_leave_the_notebooks_random_generators_as_they_were():
+    import random
+
+    import numpy
+    import torch
+
+    from grader.selfcheck.in_kernel import like_the_grading_kernel
+
+    before = random.getstate(), numpy.random.get_state()[1].copy(), torch.random.get_rng_state()
+    with like_the_grading_kernel():  # what a student's function the probes call may draw
+        random.random(), numpy.random.rand(), torch.rand(1)
+    assert random.getstate() == before[0]
+    assert (numpy.random.get_state()[1] == before[1]).all()
+    assert torch.equal(torch.random.get_rng_state(), before[2])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import sys
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -28,11 +29,17 @@ from grader.untrusted.probes import bundle_modules, in_process_tools
 
 @contextlib.contextmanager
 def like_the_grading_kernel() -> Iterator[None]:
+    import random
+
     import torch
 
     threads = torch.get_num_threads()
     backend = _matplotlib_backend()
     devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    # The student's code the probes call may draw from Python's and numpy's generators too: the
+    # notebook's later cells draw what they would have drawn without check().
+    numpy = sys.modules.get("numpy")
+    states = random.getstate(), numpy.random.get_state() if numpy is not None else None
     try:
         with torch.random.fork_rng(devices=devices):
             torch.set_num_threads(1)
@@ -42,6 +49,9 @@ def like_the_grading_kernel() -> Iterator[None]:
         torch.set_num_threads(threads)
         if backend is not None:
             _switch_backend(backend)
+        random.setstate(states[0])
+        if numpy is not None:
+            numpy.random.set_state(states[1])
 
 
 def _matplotlib_backend() -> str | None:

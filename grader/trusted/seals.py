@@ -84,5 +84,6 @@ def parse_seal(data: bytes, folder: str, alone: bool) -> dict[str, str]:
     return dict(files)
 
 
-def matches(seal: Mapping[str, str] | None, name: str, data: bytes) -> bool:
-    return seal is None or seal.get(name) == hashlib.sha256(data).hexdigest()
+def matches(seal: Mapping[str, str], name: str, data: bytes) -> bool:
+    """Whether ``data`` is what the seal says the probe wrote as ``name``."""
+    return seal.get(name) == hashlib.sha256(data).hexdigest()

@@ -22,11 +22,22 @@ import functools
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 SANDBOX_UID = 65534  # nobody
 MiB = 2**20
 HOME_MB = 64
+
+
+@dataclass(frozen=True)
+class Binds:
+    """What of the grader's own the sandbox binds, beside the job folder, and how."""
+
+    # Folders bound read-write: their file permissions say what the kernel may write there.
+    shared: tuple[Path, ...] = ()
+    # Files bound read-only (the seal FIFO): the kernel writes into it but cannot change its mode.
+    sealed: tuple[Path, ...] = ()
 
 
 def _bind(option: str, path: Path) -> list[str]:
@@ -49,8 +60,7 @@ def supports(option: str) -> bool:
     return option in shown.stdout + shown.stderr
 
 
-def _view(job: Path, workdir: Path, home: Path, tmp_mb: int, shared: tuple[Path, ...], job_on_tmpfs: bool,
-          sealed: tuple[Path, ...] = ()) -> list[str]:
+def _view(job: Path, workdir: Path, home: Path, tmp_mb: int, binds: Binds, job_on_tmpfs: bool) -> list[str]:
     args = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session",
             "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
@@ -65,10 +75,10 @@ def _view(job: Path, workdir: Path, home: Path, tmp_mb: int, shared: tuple[Path,
         if root.parts[1:2] == ("usr",):
             continue  # already bound with /usr
         args += _bind("--ro-bind", root)
-    for folder in shared:  # the grader's folders: file permissions say what the kernel may write
+    for folder in binds.shared:
         args += _bind("--bind", folder)
     args += _bind("--bind", job)
-    for path in sealed:  # read-only: the kernel writes into it but cannot change its mode
+    for path in binds.sealed:
         args += _bind("--ro-bind", path)
     if not job_on_tmpfs:
         # The job folder is on the host's disk: what the kernel writes goes to tmpfs mounts of
@@ -93,28 +103,25 @@ _KEEP_ONLY_SETUID = ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add"
                      "--cap-add", "CAP_SETPCAP"]
 
 
-def root_command(job: Path, workdir: Path, home: Path, tmp_mb: int, shared: tuple[Path, ...] = (),
-                 job_on_tmpfs: bool = True,
-                 sealed: tuple[Path, ...] = ()) -> list[str]:
-    return (["bwrap"] + _view(job, workdir, home, tmp_mb, shared, job_on_tmpfs, sealed) + _KEEP_ONLY_SETUID + ["--"]
+def root_command(job: Path, workdir: Path, home: Path, tmp_mb: int, binds: Binds = Binds(),
+                 job_on_tmpfs: bool = True) -> list[str]:
+    return (["bwrap"] + _view(job, workdir, home, tmp_mb, binds, job_on_tmpfs) + _KEEP_ONLY_SETUID + ["--"]
             + _drop_to_sandbox_uid())
 
 
 def rootless_as_root_command(userns: str, job: Path, workdir: Path, home: Path, tmp_mb: int,
-                             shared: tuple[Path, ...] = (), job_on_tmpfs: bool = False,
-                 sealed: tuple[Path, ...] = ()) -> list[str]:
+                             binds: Binds = Binds(), job_on_tmpfs: bool = False) -> list[str]:
     """``userns``: the path of the user namespace to enter; the shell opens it as descriptor 3
     for bwrap, and the sandbox closes it before the kernel starts."""
     return (["/bin/sh", "-c", 'exec 3<"$0" && exec "$@"', userns, "bwrap", "--userns", "3"]
-            + _view(job, workdir, home, tmp_mb, shared, job_on_tmpfs, sealed) + _KEEP_ONLY_SETUID
+            + _view(job, workdir, home, tmp_mb, binds, job_on_tmpfs) + _KEEP_ONLY_SETUID
             + ["--", "/bin/sh", "-c", 'exec 3<&- && exec "$@"', "grader-sandbox"] + _drop_to_sandbox_uid())
 
 
-def rootless_command(job: Path, workdir: Path, home: Path, tmp_mb: int, shared: tuple[Path, ...] = (),
-                     job_on_tmpfs: bool = False,
-                 sealed: tuple[Path, ...] = ()) -> list[str]:
+def rootless_command(job: Path, workdir: Path, home: Path, tmp_mb: int, binds: Binds = Binds(),
+                     job_on_tmpfs: bool = False) -> list[str]:
     own_namespace = ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
     if supports("--disable-userns"):
         own_namespace.append("--disable-userns")
-    return (["bwrap"] + own_namespace + _view(job, workdir, home, tmp_mb, shared, job_on_tmpfs, sealed)
+    return (["bwrap"] + own_namespace + _view(job, workdir, home, tmp_mb, binds, job_on_tmpfs)
             + ["--cap-drop", "ALL", "--"])

@@ -137,7 +137,7 @@ def try_mode(mode: str) -> str:
         kernel_uid = SANDBOX_UID if as_root else None
         job, work, home = _trial_folders(Path(tmp), kernel_uid)
         # The options a kernel of this mode gets (only root mounts the job folder's tmpfs itself).
-        command = _mode_command(mode, userns, job, work, home, 16, (), job_on_tmpfs=mode == "root")
+        command = _mode_command(mode, userns, job, work, home, 16, bwrap.Binds(), job_on_tmpfs=mode == "root")
         try:
             tried = subprocess.run(command + [sys.executable, "-c", "import encodings"], capture_output=True,
                                    text=True, timeout=TRIAL_TIMEOUT_S)
@@ -149,13 +149,13 @@ def try_mode(mode: str) -> str:
 
 
 def _mode_command(mode: str, userns: UserNamespace | None, job: Path, work: Path, home: Path, tmp_mb: int,
-                  shared: tuple[Path, ...], job_on_tmpfs: bool, sealed: tuple[Path, ...] = ()) -> list[str]:
+                  binds: bwrap.Binds, job_on_tmpfs: bool) -> list[str]:
     if mode == "root":
-        return bwrap.root_command(job, work, home, tmp_mb, shared, job_on_tmpfs, sealed)
+        return bwrap.root_command(job, work, home, tmp_mb, binds, job_on_tmpfs)
     if mode == "rootless" and userns is not None:
-        return bwrap.rootless_as_root_command(userns.path, job, work, home, tmp_mb, shared, job_on_tmpfs, sealed)
+        return bwrap.rootless_as_root_command(userns.path, job, work, home, tmp_mb, binds, job_on_tmpfs)
     if mode == "rootless":
-        return bwrap.rootless_command(job, work, home, tmp_mb, shared, job_on_tmpfs, sealed)
+        return bwrap.rootless_command(job, work, home, tmp_mb, binds, job_on_tmpfs)
     return []
 
 
@@ -196,13 +196,13 @@ class Walls:
                  sockets: Path | None = None, work: Path | None = None, home: Path | None = None,
                  sealed: tuple[Path, ...] = ()):
         """``work`` and ``home``: the kernel's working folder and HOME, below ``job`` (each kernel
-        gets its own, made empty: see grader.untrusted.runner)."""
+        gets its own, made empty: see grader.untrusted.runner); ``shared`` and ``sealed``: what
+        else the sandbox binds, and how (bwrap.Binds)."""
         self.isolation = isolation
         self.limits = limits
         self.job = job
         self.work, self.home = work or job / "work", home or job / "home"
-        self.shared = shared
-        self.sealed = sealed  # files bound read-only into the sandbox (the seal FIFO)
+        self.binds = bwrap.Binds(shared, sealed)
         self.sockets = sockets
         self.cell = cgroups.Cell(isolation.caps, limits)
         self.userns: UserNamespace | None = None
@@ -231,8 +231,7 @@ class Walls:
             self.userns = UserNamespace()
             self.userns.open()
         return prefix + _mode_command(mode, self.userns, self.job, self.work, self.home,
-                                      self.limits.disk_mb, self.shared, job_on_tmpfs=self.isolation.disk_cap,
-                                      sealed=self.sealed)
+                                      self.limits.disk_mb, self.binds, job_on_tmpfs=self.isolation.disk_cap)
 
     def launched(self, pid: int | None) -> None:
         """The kernel answers: the socket folder is no longer the kernel's to write (it has made

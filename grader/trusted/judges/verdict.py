@@ -27,6 +27,23 @@ def mismatched(got: Any, expected: Any, tolerance: Tolerance, what: str, *headli
     return [*headline, mismatch_message(mismatch, what)]
 
 
+def mismatched_notebook_state(got: Any, expected: Any, tolerance: Tolerance, what: str,
+                              *headline: Message) -> list[Message]:
+    """As ``mismatched``, for tensors computed from objects the notebook's own cells made (its
+    ``model``, ``new_model``, the file it saved), not from the grader's inputs. Their values follow
+    the random state those cells ran in: grade submit seeds it before the first cell, while
+    check() finds the objects as the student's kernel made them, before it was called, and cannot
+    make them again. So differing values are said without quoting them (the numbers would differ
+    between the two, and say nothing the student can act on); a shape or a missing tensor is the
+    code's own and is told as ``mismatched`` tells it."""
+    mismatch = compare(got, expected, tolerance)
+    if mismatch is None:
+        return []
+    if mismatch.kind == "values":
+        return [*headline, Message("mismatch.values_not_quoted", {"what": what})]
+    return [*headline, mismatch_message(mismatch, what)]
+
+
 def verdict(check: str, messages: list[Message], advice: list[Message] | None = None,
             passed: bool | None = None, **more: Any) -> Verdict:
     """``check`` passes when nothing is wrong with it (no messages), unless told otherwise."""

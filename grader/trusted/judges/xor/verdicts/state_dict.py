@@ -10,7 +10,7 @@ import torch
 from grader.trusted.artifacts import Artifact, plain_tensors
 from grader.trusted.compare import FLOAT32, compare
 from grader.trusted.judges.contract import CellOf
-from grader.trusted.judges.verdict import failed, mismatched, verdict
+from grader.trusted.judges.verdict import failed, mismatched_notebook_state, verdict
 from grader.trusted.judges.xor.model import REFERENCE_SHAPES, reference_forward, strict_load_problem
 from grader.trusted.records import Unreadable
 from grader.trusted.results import Message, Verdict
@@ -55,8 +55,8 @@ def judge_state_dict(saved: Artifact, structure: Artifact, inputs, forward_ok: b
         elif detail:
             new_msgs += [Message("new_model_differs", detail), Message("hint.load_state_dict")]
         else:
-            new_msgs += mismatched(t.get("new_model_pred"), t.get("model_pred", torch.empty(0)), FLOAT32,
-                                   "new_model(x)", Message("new_model_predictions_differ"))
+            new_msgs += mismatched_notebook_state(t.get("new_model_pred"), t.get("model_pred", torch.empty(0)),
+                                                  FLOAT32, "new_model(x)", Message("new_model_predictions_differ"))
 
     ref_msgs, notes = [], []
     student_params = (structure.values.get("parameters") or [[]])[0]
@@ -78,8 +78,8 @@ def judge_state_dict(saved: Artifact, structure: Artifact, inputs, forward_ok: b
                 return [verdict(SAVED, file_msgs), verdict(LOADED, new_msgs + new_notes, passed=not new_msgs),
                         verdict(REFERENCE_LOADS, [])]
             want = reference_forward(file_state, inputs["roundtrip_x"])
-            ref_msgs += mismatched(t.get("new_model_pred"), want, FLOAT32, "new_model(x)",
-                                   Message("reference_predictions_differ"))
+            ref_msgs += mismatched_notebook_state(t.get("new_model_pred"), want, FLOAT32, "new_model(x)",
+                                                  Message("reference_predictions_differ"))
     return [verdict(SAVED, file_msgs), verdict(LOADED, new_msgs + new_notes, passed=not new_msgs),
             verdict(REFERENCE_LOADS, ref_msgs + notes, passed=not ref_msgs)]
 
