@@ -221,3 +221,13 @@ def test_every_sandboxed_mode_binds_the_shared_folders_read_write_and_the_sealed
     assert ["--bind", str(shared), str(shared)] in triples
     assert ["--ro-bind", str(sealed), str(sealed)] in triples
     assert ["--bind", str(sealed), str(sealed)] not in triples
+
+
+def test_every_generator_a_notebook_draws_from_starts_from_the_gradings_seed(tmp_path):
+    draw = "import random, numpy, torch\nprint(random.random(), numpy.random.rand(), torch.rand(1).item())"
+    printed = []
+    for job in ("first", "second"):
+        (tmp_path / job).mkdir()
+        _, cells, _ = run_cells(tmp_path / job, [draw])
+        printed.append("".join(o.get("text", "") for o in cells[0].outputs))
+    assert printed[0] == printed[1] and printed[0].count(" ") == 2, printed

@@ -8,9 +8,11 @@
 import contextlib
 import io
 import math
+import random
 import signal
 import traceback
 
+import numpy
 import torch
 
 PROBE_TIME_LIMIT_S = 120
@@ -112,7 +114,11 @@ def run_probe(tools, name, seed, probe, *args):
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, PROBE_TIME_LIMIT_S)
     try:
+        # The student's functions may draw from Python's or numpy's generators as well as torch's:
+        # each probe starts all three from its seed, in grade submit and in check() alike.
         torch.manual_seed(seed)
+        random.seed(seed)
+        numpy.random.seed(seed % 2**32)
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             probe(tools, values, tensors, *args)
     except (Exception, SystemExit, KeyboardInterrupt) as exc:

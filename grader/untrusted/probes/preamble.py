@@ -15,6 +15,7 @@
 import builtins as _builtins
 import hashlib as _hashlib
 import os as _os
+import random as _random
 import signal as _signal
 import subprocess as _subprocess
 import sys as _sys
@@ -643,5 +644,9 @@ if _shell is not None:
     # the kernel's own rendering (the grader keeps the error's name, text and frames).
     _shell.run_line_magic("xmode", "Plain")
     _torch.set_num_threads(_SETTINGS["threads"])
+    # Every generator a notebook may draw from starts from the grading's seed: the same notebook
+    # draws the same numbers, and gets the same score, at every grading.
     _torch.manual_seed(_SETTINGS["seed"])
+    _random.seed(_SETTINGS["seed"])
+    _numpy.random.seed(_SETTINGS["seed"] % 2**32)
     _builtins.print("grader-ready")
